@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from veil.errors import FieldError, SharingError
-from veil.field import Csprng, Field, FieldArray
+from veil.field import Field, FieldArray
 
-__all__ = ["apply_matrix", "as_elements", "check_party_ids", "resolve_rng"]
+__all__ = ["apply_matrix", "as_elements", "check_party_ids"]
 
 
 def as_elements(field: Field, values: object, name: str) -> FieldArray:
@@ -51,11 +51,6 @@ def as_elements(field: Field, values: object, name: str) -> FieldArray:
     return wide.astype(np.uint64).reshape(arr.shape)
 
 
-def resolve_rng(rng: Csprng | None) -> Csprng:
-    """Return ``rng``, or a fresh OS-keyed :class:`Csprng` when it is None."""
-    return rng if rng is not None else Csprng()
-
-
 def check_party_ids(field: Field, parties: Sequence[int], name: str = "parties") -> list[int]:
     """Return the party ids as a list, refusing duplicates and ids whose point ``id + 1`` is not below p."""
     ids = [int(p) for p in parties]
@@ -95,17 +90,32 @@ def apply_matrix(field: Field, matrix: FieldArray, rows: FieldArray) -> FieldArr
     if rows.shape[0] != c:
         raise SharingError(f"matrix has {c} columns but {rows.shape[0]} rows were given")
     out = np.empty((r, *rows.shape[1:]), dtype=np.uint64)
+    p = field.p
     for i in range(r):
-        acc: FieldArray | None = None
+        target = out[i]
+        started = False
         for j in range(c):
             coefficient = int(matrix[i, j])
             if coefficient == 0:
                 continue
-            term = (
-                rows[j]
-                if coefficient == 1
-                else field.mul(rows[j], np.array(coefficient, dtype=np.uint64))
-            )
-            acc = term if acc is None else field.add(acc, term)
-        out[i] = 0 if acc is None else acc
+            # Small weights (and small negatives, p - w) are common, e.g. (2, -1) for parties {0, 1}:
+            # they take the fast multiply-by-a-small-constant path and a subtraction.
+            negate = p - coefficient < coefficient
+            magnitude = np.array(p - coefficient if negate else coefficient, dtype=np.uint64)
+            if not started:
+                if magnitude == 1:
+                    target[...] = rows[j]
+                else:
+                    field.mul(rows[j], magnitude, out=target)
+                if negate:
+                    field.neg(target, out=target)
+                started = True
+                continue
+            term = rows[j] if magnitude == 1 else field.mul(rows[j], magnitude)
+            if negate:
+                field.sub(target, term, out=target)
+            else:
+                field.add(target, term, out=target)
+        if not started:
+            target[...] = 0
     return out

@@ -13,7 +13,7 @@ import numpy as np
 
 from veil.errors import SharingError
 from veil.field import Csprng, Field, FieldArray
-from veil.sharing._common import as_elements, resolve_rng
+from veil.sharing._common import as_elements
 
 __all__ = ["reconstruct", "share"]
 
@@ -41,8 +41,8 @@ def share(field: Field, secrets: object, n_parties: int, rng: Csprng | None = No
         raise SharingError(f"n_parties must be at least 1, got {n_parties}", field="n_parties")
     s = as_elements(field, secrets, "secrets")
     out = np.empty((n_parties, *s.shape), dtype=np.uint64)
-    out[: n_parties - 1] = field.random((n_parties - 1, *s.shape), resolve_rng(rng))
-    out[n_parties - 1] = field.sub(s, field.sum(out[: n_parties - 1], axis=0))
+    out[: n_parties - 1] = field.random((n_parties - 1, *s.shape), rng)
+    field.sub(s, field.sum(out[: n_parties - 1], axis=0), out=out[n_parties - 1])
     return out
 
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from veil.errors import DecodingError, SharingError
 from veil.field import Csprng, Field, FieldArray
-from veil.sharing._common import apply_matrix, as_elements, check_party_ids, resolve_rng
+from veil.sharing._common import apply_matrix, as_elements, check_party_ids
 
 __all__ = [
     "correctable_errors",
@@ -96,18 +96,20 @@ def share(
     _check_threshold(field, threshold, n_parties)
     s = as_elements(field, secrets, "secrets")
     # f(x) = s + a_1 x + ... + a_t x^t with a_1..a_t uniform and independent [Shamir79].
-    coefficients = field.random((threshold, *s.shape), resolve_rng(rng))
+    coefficients = field.random((threshold, *s.shape), rng)
     out = np.empty((n_parties, *s.shape), dtype=np.uint64)
     for party in range(n_parties):
         x = np.array(party + 1, dtype=np.uint64)
-        acc = s
-        if threshold:
-            # Horner's rule: f(x) = s + x (a_1 + x (a_2 + ... + x a_t)).
-            acc = coefficients[threshold - 1]
-            for k in range(threshold - 2, -1, -1):
-                acc = field.add(field.mul(acc, x), coefficients[k])
-            acc = field.add(field.mul(acc, x), s)
-        out[party] = acc
+        row = out[party]
+        if not threshold:
+            row[...] = s
+            continue
+        # Horner's rule: f(x) = s + x (a_1 + x (a_2 + ... + x a_t)), accumulated in place.
+        field.mul(coefficients[threshold - 1], x, out=row)
+        for k in range(threshold - 2, -1, -1):
+            field.add(row, coefficients[k], out=row)
+            field.mul(row, x, out=row)
+        field.add(row, s, out=row)
     return out
 
 
