@@ -92,7 +92,7 @@ def apply_matrix(field: Field, matrix: FieldArray, rows: FieldArray) -> FieldArr
     out = np.empty((r, *rows.shape[1:]), dtype=np.uint64)
     p = field.p
     for i in range(r):
-        target = out[i]
+        target = out[i, ...]
         started = False
         for j in range(c):
             coefficient = int(matrix[i, j])

@@ -42,7 +42,7 @@ def share(field: Field, secrets: object, n_parties: int, rng: Csprng | None = No
     s = as_elements(field, secrets, "secrets")
     out = np.empty((n_parties, *s.shape), dtype=np.uint64)
     out[: n_parties - 1] = field.random((n_parties - 1, *s.shape), rng)
-    field.sub(s, field.sum(out[: n_parties - 1], axis=0), out=out[n_parties - 1])
+    field.sub(s, field.sum(out[: n_parties - 1], axis=0), out=out[n_parties - 1, ...])
     return out
 
 

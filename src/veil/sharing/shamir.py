@@ -100,7 +100,7 @@ def share(
     out = np.empty((n_parties, *s.shape), dtype=np.uint64)
     for party in range(n_parties):
         x = np.array(party + 1, dtype=np.uint64)
-        row = out[party]
+        row = out[party, ...]  # a view, also when the secrets are 0-d
         if not threshold:
             row[...] = s
             continue
