@@ -37,7 +37,7 @@ def fast(cls: type[PanelEstimator], **params) -> PanelEstimator:
 
 def test_the_core_estimators_are_registered() -> None:
     """DID, both synthetic controls and SDID are in the registry under their CLI names."""
-    assert {"did"} <= set(ESTIMATORS)
+    assert {"did", "sc", "sc_intercept", "sdid"} <= set(ESTIMATORS)
 
 
 def test_init_takes_keyword_only_arguments_and_stores_them(estimator_class) -> None:

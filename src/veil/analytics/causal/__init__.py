@@ -49,6 +49,9 @@ __all__ = [
     "CausalResult",
     "PanelData",
     "PanelEstimator",
+    "SyntheticControl",
+    "SyntheticControlIntercept",
+    "SyntheticDID",
     "TreatmentPattern",
     "VarianceContext",
     "VarianceEstimate",
@@ -70,3 +73,5 @@ def _load_plugins() -> None:
 _load_plugins()
 
 from veil.analytics.causal.did import DID  # noqa: E402
+from veil.analytics.causal.sc import SyntheticControl, SyntheticControlIntercept  # noqa: E402
+from veil.analytics.causal.sdid import SyntheticDID  # noqa: E402
