@@ -119,7 +119,7 @@ def test_inv_keeps_the_shape_of_its_input() -> None:
 
 
 @pytest.mark.parametrize("p", PRIMES)
-@given(data=st.data(), rows=st.integers(1, 5))
+@given(data=st.data(), rows=st.integers(1, 12))
 def test_sum_matches_python_sum_along_each_axis(p: int, data: st.DataObject, rows: int) -> None:
     """``sum`` over all axes, axis 0 and axis 1 equals the Python sums modulo p."""
     cols = data.draw(st.integers(0, 8))

@@ -349,8 +349,16 @@ class Field:
             raise FieldError(
                 f"sum: {length} terms exceed 2**32", hint="sum in blocks and add the partial sums"
             )
+        if self._mersenne and length <= 8:
+            # Up to 8 elements below 2**61 sum below 2**64: one reduction and one fold.
+            return _fold61(np.asarray(np.sum(a, axis=axis, dtype=np.uint64)))
         lo = np.sum(a & _M32, axis=axis, dtype=np.uint64)
         hi = np.sum(a >> _S32, axis=axis, dtype=np.uint64)
+        if self._mersenne:
+            # hi·2^32 = (hi >> 29)·2^61 + (hi mod 2^29)·2^32, and 2^61 = 1 (mod p).
+            hi = _fold61(np.asarray(hi))
+            shifted = (hi >> _S29) + ((hi & _M29) << _S32)  # < 2^33 + 2^61
+            return self.add(_fold61(np.asarray(lo)), _fold61(shifted))
         two32 = np.asarray((1 << 32) % self.p, dtype=np.uint64)
         hi_r = np.asarray(hi % self._P, dtype=np.uint64)
         lo_r = np.asarray(lo % self._P, dtype=np.uint64)
@@ -536,6 +544,22 @@ def _mul_mersenne61_kernel(
     np.add(out, t2, out=out)  # <= p + 3
     np.subtract(out, _P61, out=t2)
     np.minimum(out, t2, out=out)
+
+
+def _fold_kernel(
+    x: FieldArray, _: FieldArray, out: FieldArray, p: np.uint64, t: FieldArray
+) -> None:
+    # Any 64-bit word modulo 2**61 - 1: (x mod 2^61) + (x >> 61) <= p + 7, then subtract p once.
+    np.right_shift(x, _S61, out=t)
+    np.bitwise_and(x, _P61, out=out)
+    np.add(out, t, out=out)
+    np.subtract(out, _P61, out=t)
+    np.minimum(out, t, out=out)
+
+
+def _fold61(x: FieldArray) -> FieldArray:
+    """Reduce 64-bit words modulo 2**61 - 1, in place (``x`` must be a fresh array we own)."""
+    return _blockwise(_fold_kernel, x, _ZERO, _P61, 1, x if x.flags.c_contiguous else None)
 
 
 @cache

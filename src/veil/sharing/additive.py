@@ -9,8 +9,6 @@ shares). There is no redundancy: a single wrong or missing share is neither dete
 
 from __future__ import annotations
 
-import numpy as np
-
 from veil.errors import SharingError
 from veil.field import Csprng, Field, FieldArray
 from veil.sharing._common import as_elements
@@ -40,8 +38,8 @@ def share(field: Field, secrets: object, n_parties: int, rng: Csprng | None = No
     if n_parties < 1:
         raise SharingError(f"n_parties must be at least 1, got {n_parties}", field="n_parties")
     s = as_elements(field, secrets, "secrets")
-    out = np.empty((n_parties, *s.shape), dtype=np.uint64)
-    out[: n_parties - 1] = field.random((n_parties - 1, *s.shape), rng)
+    # Rows 0..n-2 uniform and independent; the last row (drawn too, then overwritten) completes the sum.
+    out = field.random((n_parties, *s.shape), rng)
     field.sub(s, field.sum(out[: n_parties - 1], axis=0), out=out[n_parties - 1, ...])
     return out
 
