@@ -303,33 +303,52 @@ def robust_reconstruct(
     pending = np.flatnonzero(np.any(predicted != flat[k:], axis=0))
     wrong: set[int] = set()
     xs = [i + 1 for i in ids]
+    n_columns = flat.shape[1]
     while pending.size:
         column = int(pending[0])
+        # [BW86] on one inconsistent column finds its error locations ...
         located = _berlekamp_welch(
             field, xs, [int(v) for v in flat[:, column]], threshold, e, column
         )
         good = [r for r in range(m) if r not in located]
         base, others = good[:k], good[k:]
-        sub = flat[:, pending]
-        base_ids = [ids[r] for r in base]
+        # ... and that hypothesis is checked on every pending column at once: a column passes when
+        # its shares outside `located` lie on one degree-t polynomial (then it has no other errors
+        # within the decoding radius, and that polynomial is the right one).
+        sub = flat if pending.size == n_columns else flat[:, pending]
         passes = np.ones(pending.size, dtype=bool)
         if others:
             check = apply_matrix(
-                field, lagrange_matrix(field, base_ids, [ids[r] + 1 for r in others]), sub[base]
+                field, _spread(field, ids, base, [ids[r] + 1 for r in others]), sub
             )
-            passes = np.all(check == sub[others], axis=0)
-        solved = sub[:, passes]
-        secrets[pending[passes]] = apply_matrix(
-            field, lagrange_matrix(field, base_ids, [0]), solved[base]
-        )[0]
+            for j, r in enumerate(others):
+                passes &= check[j] == sub[r]
+        all_pass = bool(passes.all())
+        solved = sub if all_pass else sub[:, passes]
+        values = apply_matrix(field, _spread(field, ids, base, [0]), solved)[0]
+        if all_pass and pending.size == n_columns:
+            secrets = values
+        else:
+            secrets[pending if all_pass else pending[passes]] = values
         if located:
             at_located = apply_matrix(
-                field, lagrange_matrix(field, base_ids, [ids[r] + 1 for r in located]), solved[base]
+                field, _spread(field, ids, base, [ids[r] + 1 for r in located]), solved
             )
-            differs = np.any(at_located != solved[located], axis=1)
-            wrong.update(ids[r] for r, d in zip(located, differs.tolist(), strict=True) if d)
-        pending = pending[~passes]
+            for j, r in enumerate(located):
+                if np.any(at_located[j] != solved[r]):
+                    wrong.add(ids[r])
+        pending = pending[:0] if all_pass else pending[~passes]
     return secrets.reshape(shape), sorted(wrong)
+
+
+def _spread(field: Field, ids: list[int], rows: list[int], at: list[int]) -> FieldArray:
+    """Return Lagrange weights over the parties in ``rows`` as an ``(len(at), len(ids))`` matrix.
+
+    Columns of the other rows are zero, so :func:`apply_matrix` skips them without copying rows.
+    """
+    weights = np.zeros((len(at), len(ids)), dtype=np.uint64)
+    weights[:, rows] = lagrange_matrix(field, [ids[r] for r in rows], at)
+    return weights
 
 
 def _berlekamp_welch(
