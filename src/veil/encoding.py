@@ -90,7 +90,7 @@ def encode_signed(field: Field, values: object, *, bits: int) -> FieldArray:
         too_big = np.flatnonzero(arr.reshape(-1) > np.uint64(high))
         if too_big.size:
             position = int(too_big[0])
-            raise _out_of_range("values", position, int(arr.reshape(-1)[position]), low, high, hint)
+            raise _out_of_range("value", position, int(arr.reshape(-1)[position]), low, high, hint)
         wide = arr.astype(np.int64)
     elif arr.dtype.kind in "iu":
         wide = arr.astype(np.int64)
@@ -99,13 +99,13 @@ def encode_signed(field: Field, values: object, *, bits: int) -> FieldArray:
         for position, value in enumerate(flat):
             if not isinstance(value, int | np.integer) or isinstance(value, bool):
                 raise EncodingError(
-                    f"values at flat position {position} is {value!r} (a {type(value).__name__}), "
+                    f"value at flat position {position} is {value!r} (a {type(value).__name__}), "
                     "not an integer",
                     hint="encode reals with encode_fixed",
                     position=position,
                 )
             if not low <= int(value) <= high:
-                raise _out_of_range("values", position, int(value), low, high, hint)
+                raise _out_of_range("value", position, int(value), low, high, hint)
         wide = np.array([int(v) for v in flat], dtype=np.int64).reshape(arr.shape)
     else:
         raise EncodingError(
@@ -116,7 +116,7 @@ def encode_signed(field: Field, values: object, *, bits: int) -> FieldArray:
     bad = np.flatnonzero((wide < low) | (wide > high))
     if bad.size:
         position = int(bad[0])
-        raise _out_of_range("values", position, int(wide.reshape(-1)[position]), low, high, hint)
+        raise _out_of_range("value", position, int(wide.reshape(-1)[position]), low, high, hint)
     return np.where(wide < 0, wide + np.int64(field.p), wide).astype(np.uint64)
 
 
