@@ -72,6 +72,24 @@ def test_both_sides_may_send_large_messages_before_receiving(
     asyncio.run(scenario())
 
 
+def test_recv_view_hands_over_a_numpy_payload_without_a_copy(
+    pair: PairFactory, tmp_path: Path
+) -> None:
+    """recv_view returns the payload's bytes as a view that stays valid after later messages."""
+
+    async def scenario() -> None:
+        async with pair(tmp_path, FAST) as (a, b):
+            first = np.arange(100_000, dtype=np.uint64)
+            await a.send("a", memoryview(first))
+            await a.send("b", memoryview(first * 2))
+            view = await b.recv_view("a")
+            later = await b.recv_view("b")
+            assert np.array_equal(np.frombuffer(view, np.uint64), first)
+            assert np.array_equal(np.frombuffer(later, np.uint64), first * 2)
+
+    asyncio.run(scenario())
+
+
 def test_the_sender_may_reuse_its_buffer_after_send(pair: PairFactory, tmp_path: Path) -> None:
     """Changing a buffer after send returns does not change the message."""
 

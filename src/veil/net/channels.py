@@ -126,6 +126,15 @@ class Channel(abc.ABC):
         After any of these, and after cancellation, the channel is broken and closed.
         """
 
+    async def recv_view(self, tag: str, *, timeout_seconds: float | None = None) -> memoryview:
+        """Like :meth:`recv`, but return the payload as a byte view, without copying it.
+
+        For large numeric messages: ``numpy.frombuffer(await ch.recv_view(tag), dtype)``. The
+        view's memory belongs to this message alone (it is never reused by the channel).
+        Raises what :meth:`recv` raises.
+        """
+        return memoryview(await self.recv(tag, timeout_seconds=timeout_seconds))
+
     @abc.abstractmethod
     async def aclose(self) -> None:
         """Close the channel; idempotent. Pending ``recv`` calls raise :class:`ChannelClosed`."""
@@ -140,8 +149,8 @@ class FramedChannel(Channel):
     """A channel that carries authenticated frames over some byte transport.
 
     Holds everything transport-independent: framing, sequence numbers, tag checks, deadlines and
-    the broken state. A transport supplies four hooks: ``_transmit`` (write frame parts and wait
-    for back-pressure), ``_wait_for_data`` (wait until the decoder may have more bytes or the
+    the broken state. A transport supplies the hooks ``_write`` (hand over a frame's buffers),
+    ``_congested`` / ``_drain`` (back-pressure), ``_wait_for_data`` (wait until the decoder may have more bytes or the
     stream ended), ``_end_error`` (the error for a stream that ended without a close frame) and
     ``_abort`` / ``_shutdown`` (drop / gracefully close the connection).
 
@@ -191,8 +200,18 @@ class FramedChannel(Channel):
     # -- transport hooks -------------------------------------------------------------------------
 
     @abc.abstractmethod
-    async def _transmit(self, parts: tuple[bytes, memoryview, bytes]) -> None:
-        """Hand the frame parts to the transport, in order, and wait while it is congested."""
+    def _write(self, parts: list[bytes | memoryview]) -> None:
+        """Hand the frame's buffers to the transport, in order, without waiting.
+
+        Raises a :class:`~veil.errors.NetworkError` if the connection is gone.
+        """
+
+    def _congested(self) -> bool:
+        """Whether the transport asks writers to wait (back-pressure)."""
+        return False
+
+    async def _drain(self) -> None:
+        """Wait until the transport is no longer congested; raise if the connection is lost."""
 
     @abc.abstractmethod
     async def _wait_for_data(self) -> None:
@@ -252,9 +271,10 @@ class FramedChannel(Channel):
                 step=tag,
             )
         try:
-            parts = self._encoder.encode(tag, payload)
-            async with asyncio.timeout_at(_deadline(self.timeouts.send_seconds)):
-                await self._transmit(parts)
+            self._write(self._encoder.encode_for_write(tag, payload))
+            if self._congested():  # wait (with a deadline) only when the transport pushes back
+                async with asyncio.timeout_at(_deadline(self.timeouts.send_seconds)):
+                    await self._drain()
         except (NetworkError, ConfigError) as exc:
             self._break(f"sending {tag!r} failed: {exc.message}")
             raise
@@ -272,7 +292,18 @@ class FramedChannel(Channel):
             raise
 
     async def recv(self, tag: str, *, timeout_seconds: float | None = None) -> bytes:
+        return bytes(await self.recv_view(tag, timeout_seconds=timeout_seconds))
+
+    async def recv_view(self, tag: str, *, timeout_seconds: float | None = None) -> memoryview:
         self._check_open(f"receive {tag!r}")
+        if not self._recv_lock.locked():  # fast path: the frame is already here
+            try:
+                ready = self._decoder.next_frame()
+            except FramingError as exc:
+                self._break(f"receiving {tag!r} failed: {exc.message}")
+                raise
+            if ready is not None:
+                return self._accept(ready, tag)
         limit = self.timeouts.recv_seconds if timeout_seconds is None else timeout_seconds
         try:
             async with asyncio.timeout_at(_deadline(limit)):
@@ -294,6 +325,10 @@ class FramedChannel(Channel):
         except asyncio.CancelledError:
             self._break(f"a recv of {tag!r} was cancelled")
             raise
+        return self._accept(frame, tag)
+
+    def _accept(self, frame: Frame, tag: str) -> memoryview:
+        """Return the payload of ``frame`` if it is a data frame for ``tag``, else raise."""
         if frame.kind == KIND_CLOSE:
             self._peer_closed = True
             self._break(f"party {self.peer} closed the channel")
@@ -312,7 +347,7 @@ class FramedChannel(Channel):
                 problem="wrong-tag",
                 hint="both parties must run the same program in the same order",
             )
-        return bytes(frame.payload)
+        return memoryview(frame.payload)
 
     async def _next_frame(self, tag: str) -> Frame:
         while True:
@@ -338,7 +373,7 @@ class FramedChannel(Channel):
         try:
             async with asyncio.timeout_at(_deadline(self.timeouts.close_seconds)):
                 if not (self._peer_closed or self._decoder.closed_by_peer or self._link_ended()):
-                    await self._transmit(self._encoder.encode("", b"", kind=KIND_CLOSE))
+                    self._write(self._encoder.encode_for_write("", b"", kind=KIND_CLOSE))
                 await self._shutdown()
         except (NetworkError, TimeoutError) as exc:
             # The goodbye could not be delivered: the peer will see a lost connection instead.
@@ -406,8 +441,8 @@ class MemoryChannel(FramedChannel):
         self._outbox = outbox
         self._ended = False
 
-    async def _transmit(self, parts: tuple[bytes, memoryview, bytes]) -> None:
-        self._outbox.put_nowait(b"".join(parts))
+    def _write(self, parts: list[bytes | memoryview]) -> None:
+        self._outbox.put_nowait(b"".join(parts))  # a copy: the sender may reuse its buffer
 
     async def _wait_for_data(self) -> None:
         item = await self._inbox.get()

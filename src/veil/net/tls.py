@@ -236,6 +236,11 @@ class _FrameProtocol(asyncio.BufferedProtocol):
         if self.ended:
             decoder.receive_eof()
 
+    @property
+    def paused(self) -> bool:
+        """Whether the transport asked us to stop writing for now."""
+        return self._paused and not self.ended
+
     async def drain(self) -> None:
         """Wait while the transport's write buffer is above its high-water mark."""
         if self._paused and not self.ended:
@@ -290,11 +295,18 @@ class TlsChannel(FramedChannel):
     def _translate(self, exc: BaseException, during: str, step: str | None) -> NetworkError:
         return translate_error(exc, party=self.peer, address=self.address, during=during, step=step)
 
-    async def _transmit(self, parts: tuple[bytes, memoryview, bytes]) -> None:
+    def _write(self, parts: list[bytes | memoryview]) -> None:
         if self._protocol.ended:
             raise self._end_error("")
-        for part in parts:
-            self._transport.write(part)
+        if len(parts) == 1:
+            self._transport.write(parts[0])
+        else:
+            self._transport.writelines(parts)  # one flush: the payload is encrypted in place
+
+    def _congested(self) -> bool:
+        return self._protocol.paused
+
+    async def _drain(self) -> None:
         await self._protocol.drain()
         if self._protocol.lost is not None:
             raise self._translate(self._protocol.lost, "a send", None)
