@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import math
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 from pathlib import Path
@@ -31,7 +33,7 @@ from veil.net.certificates import (
     write_private,
 )
 from veil.net.federation import Federation
-from veil.net.tls import TlsChannel, connect_mesh
+from veil.net.tls import TlsChannel, connect_mesh, translate_error
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -213,6 +215,14 @@ def start_peer(fed: Federation, party_id: int) -> subprocess.Popen[bytes]:
     )
 
 
+def stop(peer: subprocess.Popen[bytes]) -> None:
+    """Kill the peer process and release its pipe."""
+    peer.kill()
+    peer.wait()
+    assert peer.stderr is not None
+    peer.stderr.close()
+
+
 def test_a_peer_process_that_crashes_mid_protocol_is_named_promptly(tmp_path: Path) -> None:
     """Party 1 is killed after round 1: party 0's next recv raises ChannelClosed, not a hang."""
     fed = federation(tmp_path)
@@ -231,8 +241,7 @@ def test_a_peer_process_that_crashes_mid_protocol_is_named_promptly(tmp_path: Pa
 
         asyncio.run(scenario())
     finally:
-        peer.kill()
-        peer.wait()
+        stop(peer)
 
 
 def test_a_frozen_peer_process_times_out_naming_it(tmp_path: Path) -> None:
@@ -251,8 +260,7 @@ def test_a_frozen_peer_process_times_out_naming_it(tmp_path: Path) -> None:
 
         asyncio.run(scenario())
     finally:
-        peer.kill()
-        peer.wait()
+        stop(peer)
 
 
 # -- a malicious but authenticated peer, writing raw bytes inside its TLS connection ----------
@@ -357,3 +365,76 @@ def test_a_busy_listening_port_is_reported_with_a_fix(tmp_path: Path) -> None:
         asyncio.run(scenario())
     finally:
         blocker.close()
+
+
+def test_an_endless_connect_deadline_is_refused(tmp_path: Path) -> None:
+    """connect_seconds=inf would allow a hang at start-up; it is a ConfigError."""
+    fed = federation(tmp_path)
+
+    async def scenario() -> None:
+        with pytest.raises(ConfigError, match="connect_seconds must be finite"):
+            await connect_mesh(fed, 0, timeouts=dataclasses.replace(FAST, connect_seconds=math.inf))
+
+    asyncio.run(scenario())
+
+
+def test_cancelling_connect_mesh_stops_listening(tmp_path: Path) -> None:
+    """A cancelled connect_mesh propagates the cancellation and releases its port."""
+    fed = federation(tmp_path)
+
+    async def scenario() -> None:
+        task = asyncio.create_task(connect_mesh(fed, 0, timeouts=FAST))
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(scenario())
+    socket.create_server(("127.0.0.1", fed.party(0).port)).close()
+
+
+def test_a_missing_third_party_is_named_by_everyone_waiting_for_it(tmp_path: Path) -> None:
+    """Parties 0 and 1 come up, party 2 never does: both name party 2."""
+    fed = federation(tmp_path, 3)
+    quick = dataclasses.replace(FAST, connect_seconds=0.5)
+
+    async def scenario() -> None:
+        outcomes = await asyncio.gather(
+            connect_mesh(fed, 0, timeouts=quick),
+            connect_mesh(fed, 1, timeouts=quick),
+            return_exceptions=True,
+        )
+        for outcome in outcomes:
+            assert isinstance(outcome, PeerUnreachable), outcome
+            assert outcome.fields["party"] == 2
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (ConnectionRefusedError(111, "refused"), PeerUnreachable),
+        (ConnectionResetError(104, "reset"), ChannelClosed),
+        (TimeoutError(), PeerTimeout),
+        (OSError(101, "unreachable"), NetworkError),
+        (ssl.SSLCertVerificationError("verify failed"), PeerAuthenticationError),
+    ],
+)
+def test_transport_errors_become_veil_errors_naming_party_and_address(
+    raw: BaseException, expected: type
+) -> None:
+    """translate_error is the one boundary: every transport error names party and address."""
+    error = translate_error(raw, party=2, address="10.0.0.2:47002", during="a recv", step="mul#4")
+    assert type(error) is expected
+    assert "party 2 at 10.0.0.2:47002" in str(error)
+    assert error.fields["step"] == "mul#4"
+
+
+def test_tls_record_tampering_is_reported_as_tampering() -> None:
+    """An SSL 'bad record mac' means the traffic was altered: FramingError, problem tampered."""
+    raw = ssl.SSLError(1, "[SSL: DECRYPTION_FAILED_OR_BAD_RECORD_MAC] bad record mac")
+    raw.reason = "DECRYPTION_FAILED_OR_BAD_RECORD_MAC"
+    error = translate_error(raw, party=1, address="h:1", during="a recv")
+    assert isinstance(error, FramingError)
+    assert error.fields["problem"] == "tampered"

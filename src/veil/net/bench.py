@@ -323,6 +323,8 @@ def _with_peer(
         if peer.poll() is None:
             peer.kill()
             peer.wait()
+        if peer.stderr is not None:
+            peer.stderr.close()
 
 
 if __name__ == "__main__":

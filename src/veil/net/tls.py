@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import os
 import ssl
 from collections.abc import Callable
@@ -78,13 +79,14 @@ def translate_error(
     if isinstance(exc, ssl.SSLCertVerificationError):
         return PeerAuthenticationError(
             f"{where} presented a certificate that the federation does not pin for it "
-            f"(OpenSSL: {exc.verify_message}) during {during}",
+            f"(OpenSSL: {getattr(exc, 'verify_message', None) or getattr(exc, 'reason', None) or exc}) during "
+            f"{during}",
             hint="check that both parties use the same federation file and that the peer "
             "runs with its own key",
             **fields,
         )
     if isinstance(exc, ssl.SSLError):
-        reason = exc.reason or ""
+        reason = getattr(exc, "reason", None) or ""
         if reason in _REFUSED_OUR_CERTIFICATE:
             return PeerAuthenticationError(
                 f"{where} refused our certificate ({reason}) during {during}",
@@ -564,7 +566,10 @@ class _Listener:
             )
         except (OSError, TimeoutError) as exc:
             if isinstance(exc, ssl.SSLCertVerificationError):
-                why = f"its certificate is not pinned by the federation (OpenSSL: {exc.verify_message})"
+                why = (
+                    "its certificate is not pinned by the federation (OpenSSL: "
+                    f"{getattr(exc, 'verify_message', None) or getattr(exc, 'reason', None)})"
+                )
             else:
                 why = f"TLS handshake failed ({getattr(exc, 'reason', None) or _reason(exc)})"
             self._reject(source, why)
@@ -679,7 +684,13 @@ async def connect_mesh(
             path=str(federation.path) if federation.path else None,
             hint="set `key` for this party in the federation file, or pass key_path=",
         )
-    mesh = _Mesh(federation, me, timeouts or federation.timeouts(), key)
+    timeouts = timeouts or federation.timeouts()
+    if not math.isfinite(timeouts.connect_seconds):
+        raise ConfigError(
+            "Timeouts.connect_seconds must be finite: start-up never waits forever",
+            field="connect_seconds",
+        )
+    mesh = _Mesh(federation, me, timeouts, key)
     higher = {p.id for p in federation.parties if p.id > party_id}
     lower = [p for p in federation.parties if p.id < party_id]
     listener = _Listener(mesh, higher) if higher else None
