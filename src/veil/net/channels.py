@@ -12,7 +12,7 @@ import abc
 import asyncio
 from dataclasses import dataclass
 
-from veil.errors import ChannelClosed, FramingError, PeerTimeout
+from veil.errors import ChannelClosed, ConfigError, FramingError, PeerTimeout
 
 __all__ = ["Channel", "MemoryChannel", "Timeouts", "memory_mesh", "memory_pair"]
 
@@ -29,11 +29,24 @@ class Timeouts:
         How long to wait for one expected message before :class:`~veil.errors.PeerTimeout`.
     close_seconds : float, default=5.0
         How long a graceful close may take before the connection is dropped.
+    send_seconds : float, default=60.0
+        How long one ``send`` may wait for the transport to take the message (a peer that
+        stopped reading) before :class:`~veil.errors.PeerTimeout`.
     """
 
     connect_seconds: float = 20.0
     recv_seconds: float = 60.0
     close_seconds: float = 5.0
+    send_seconds: float = 60.0
+
+    def __post_init__(self) -> None:
+        for name in ("connect_seconds", "recv_seconds", "close_seconds", "send_seconds"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and value >= 0 and value == value):
+                raise ConfigError(
+                    f"Timeouts.{name} must be a number of seconds >= 0; got {value!r}",
+                    field=name,
+                )
 
 
 class Channel(abc.ABC):
