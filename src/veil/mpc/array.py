@@ -93,8 +93,8 @@ class SecretArray:
         self = object.__new__(cls)
         self.runtime = runtime
         self.shape = tuple(shape)
-        if isinstance(share, np.ndarray):
-            self._share, self._waiting = share, None
+        if isinstance(share, np.ndarray | np.generic):  # 0-d results come back as numpy scalars
+            self._share, self._waiting = np.asarray(share, dtype=np.uint64), None
         else:
             self._share, self._waiting = None, asyncio.ensure_future(share)
         return self
@@ -222,7 +222,9 @@ class SecretArray:
         async def later() -> FieldArray:
             args = [await o.share() if isinstance(o, SecretArray) else o for o in operands]
             result = fn(*args)
-            return result if isinstance(result, np.ndarray) else await result
+            if isinstance(result, np.ndarray | np.generic):
+                return np.asarray(result, dtype=np.uint64)
+            return await result
 
         return SecretArray._make(self.runtime, later(), shape)
 
