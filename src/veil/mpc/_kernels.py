@@ -11,12 +11,13 @@ memory for every pass (3-4x faster on 10^6 elements). Fields other than GF(2**61
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
 import numpy as np
 
 from veil.field import MERSENNE61, Field, FieldArray
 
-__all__ = ["BLOCK", "combine", "multiply"]
+__all__ = ["BLOCK", "combine", "deal", "multiply"]
 
 #: Elements per block: 32768 uint64 words are 256 KiB, so a handful of temporaries fit in L2.
 BLOCK = 1 << 15
@@ -38,6 +39,54 @@ def multiply(field: Field, a: FieldArray, b: FieldArray) -> FieldArray:
         hi = lo + BLOCK
         out[lo:hi] = field.mul(fa[lo:hi], fb[lo:hi])
     return out.reshape(a.shape)
+
+
+def deal(
+    field: Field,
+    weight: int,
+    secret: FieldArray,
+    rhos: Sequence[FieldArray],
+    rows: Sequence[Sequence[int]],
+) -> list[FieldArray]:
+    """Evaluate the dealing polynomials: ``out[r] = e + sum_j rows[r][j] * (rhos[j] - e)``.
+
+    Here ``e = weight * secret``. When ``rows[r]`` holds the Lagrange coefficients ``L_j(x_r)`` of
+    the key-derived points (nodes ``0`` and ``x_j``), this is the polynomial through ``(0, e)`` and
+    ``(x_j, rho_j)`` evaluated at ``x_r``, because the basis sums to one: ``L_0 = 1 - sum_j L_j``.
+    One constant product per key-derived point and target, instead of one per point and target.
+
+    Parameters
+    ----------
+    secret : FieldArray, shape S
+    rhos : sequence of FieldArray of shape S, length t
+    rows : sequence of rows of t public integers
+
+    Returns
+    -------
+    list of FieldArray of shape S, one per row.
+    """
+    weight %= field.p
+    rows = [[int(c) % field.p for c in row] for row in rows]
+    if not field._mersenne:
+        e = field.mul(secret, np.asarray(weight, dtype=np.uint64))
+        diffs = [field.sub(r, e) for r in rhos]
+        return [field.add(e, _combine_generic(field, row, diffs)) for row in rows]
+    flat = secret.reshape(-1)
+    flat_rhos = [r.reshape(-1) for r in rhos]
+    size = flat.size
+    outs = [np.empty(size, dtype=np.uint64) for _ in rows]
+    full_rows = [[1, *row] for row in rows]
+    for lo in range(0, size, BLOCK):
+        hi = min(size, lo + BLOCK)
+        e = _combine_block([weight], [flat[lo:hi]])  # canonical
+        blocks = [e]
+        for rho in flat_rhos:
+            with np.errstate(over="ignore"):
+                d = rho[lo:hi] - e
+                blocks.append(np.minimum(d, d + _P))
+        for row, out in zip(full_rows, outs, strict=True):
+            out[lo:hi] = _combine_block(row, blocks)
+    return [o.reshape(secret.shape) for o in outs]
 
 
 def combine(
@@ -71,9 +120,8 @@ def combine(
     for lo in range(0, size, BLOCK):
         hi = min(size, lo + BLOCK)
         blocks = [f[lo:hi] for f in flat]
-        halves = [(b & _M32, b >> _S32) for b in blocks]
         for row, out in zip(rows, outs, strict=True):
-            out[lo:hi] = _combine_block(row, blocks, halves)
+            out[lo:hi] = _combine_block(row, blocks)
     return [o.reshape(shape) for o in outs]
 
 
@@ -85,23 +133,14 @@ def _combine_generic(field: Field, row: Sequence[int], arrays: Sequence[FieldArr
     return acc
 
 
-def _combine_block(
-    row: Sequence[int],
-    blocks: Sequence[FieldArray],
-    halves: Sequence[tuple[FieldArray, FieldArray]],
-) -> FieldArray:
+def _combine_block(row: Sequence[int], blocks: Sequence[FieldArray]) -> FieldArray:
     """Sum ``c * block`` lazily: each term is < 3 * 2**61, so two terms fit before a fold."""
     acc: FieldArray | None = None
     pending = 0
-    for c, block, (a0, a1) in zip(row, blocks, halves, strict=True):
+    for c, block in zip(row, blocks, strict=True):
         if c == 0:
             continue
-        if c == 1:
-            term = block
-        elif c == MERSENNE61 - 1:
-            term = _P - block  # in [1, p]; p is congruent to 0
-        else:
-            term = _times_constant(c, a0, a1)
+        term = _times_constant(c, block)
         if acc is None:
             acc = term.copy() if term is block else term
         else:
@@ -118,13 +157,52 @@ def _combine_block(
     return out
 
 
-def _times_constant(c: int, a0: FieldArray, a1: FieldArray) -> FieldArray:
-    """Return ``c * a`` modulo 2**61 - 1, partially reduced (< 3 * 2**61), from a's 32-bit halves.
+@cache
+def _classify(c: int) -> tuple[str, int, int]:
+    """Sort a constant by its cheapest product: 1, -1, small k, ±k·2^-m (a rotation), or general."""
+    p = MERSENNE61
+    if c == 1:
+        return ("one", 0, 0)
+    if c == p - 1:
+        return ("minus", 0, 0)
+    for m in range(61):
+        k = c * pow(2, m, p) % p  # c = k * 2**-m
+        if k < 8:
+            return ("scaled", k, m)
+        if p - k < 8:
+            return ("negscaled", p - k, m)
+    return ("general", c & 0xFFFFFFFF, c >> 32)
 
-    With a = a1·2^32 + a0 and c = c1·2^32 + c0: ac = a1c1·2^64 + (a1c0 + a0c1)·2^32 + a0c0, and
-    2^61 ≡ 1 gives 2^64 ≡ 8 and mid·2^32 ≡ (mid >> 29) + (mid mod 2^29)·2^32.
+
+def _times_constant(c: int, a: FieldArray) -> FieldArray:
+    """Return ``c * a`` modulo 2**61 - 1 for canonical ``a``, partially reduced (< 3 * 2**61).
+
+    Constants ``±k * 2**-m`` with ``k < 8`` (Lagrange coefficients of small parties often are) cost a
+    rotation of the 61-bit word and a small product. Otherwise, with a = a1·2^32 + a0 and
+    c = c1·2^32 + c0: ac = a1c1·2^64 + (a1c0 + a0c1)·2^32 + a0c0, where 2^61 ≡ 1 gives 2^64 ≡ 8 and
+    mid·2^32 ≡ (mid >> 29) + (mid mod 2^29)·2^32.
     """
-    c0, c1 = _U(c & 0xFFFFFFFF), _U(c >> 32)
+    kind, x, y = _classify(c)
+    if kind == "one":
+        return a
+    if kind == "minus":
+        return _P - a  # in [1, p]; p is congruent to 0
+    if kind != "general":
+        if y:  # a * 2**-m: rotate the 61-bit word right by m
+            r = a >> _U(y)
+            r |= (a << _U(61 - y)) & _P
+        else:
+            r = a
+        if kind == "negscaled":
+            r = _P - r
+        if x == 1:
+            return r
+        v = r * _U(x)  # < 8 * 2**61 = 2**64
+        term = v & _P
+        term += v >> _S61
+        return term
+    a0, a1 = a & _M32, a >> _S32
+    c0, c1 = _U(x), _U(y)
     lo = a0 * c0  # < 2^64
     mid = a1 * c0  # < 2^61
     if c1:

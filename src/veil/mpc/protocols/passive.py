@@ -44,7 +44,7 @@ import numpy as np
 from veil.errors import ConfigError, ProtocolError
 from veil.field import FieldArray
 from veil.mpc import _prg
-from veil.mpc._kernels import combine
+from veil.mpc._kernels import combine, deal
 from veil.mpc.protocols import ProtocolSuite, register_suite
 from veil.mpc.protocols._plans import (
     deal_plan,
@@ -150,7 +150,7 @@ class PassiveSuite(ProtocolSuite):
                 _prg.derive(field, self.pair_keys[j], label, sender, flat.size)
                 for j in plan.partners
             ]
-            shares = combine(field, plan.rows, [flat, *rhos])
+            shares = deal(field, 1, flat, rhos, [row[1:] for row in plan.rows])
             outgoing = {j: header for j in plan.partners}
             for k, share in zip(plan.targets[1:], shares[1:], strict=True):
                 outgoing[k] = np.concatenate([header, share])
@@ -189,7 +189,7 @@ class PassiveSuite(ProtocolSuite):
             rhos = [
                 _prg.derive(field, self.pair_keys[j], label, me, flat.size) for j in plan.partners
             ]
-            shares = combine(field, self._reshare_rows, [flat, *rhos])
+            shares = deal(field, self._reshare_weight, flat, rhos, self._reshare_rows)
             own.append(shares[0])
             outgoing = dict(zip(plan.targets[1:], shares[1:], strict=True))
         senders = [r for r in resharers if r != me and me in deal_plan(self.p, n, t, r).targets]
@@ -208,10 +208,12 @@ class PassiveSuite(ProtocolSuite):
         return self.rt.exchange("mul", outgoing, senders, finish)
 
     @cached_property
-    def _reshare_rows(self) -> list[list[int]]:
-        weight = reshare_weights(self.p, self.t)[self.me]
-        plan = deal_plan(self.p, self.n, self.t, self.me)
-        return [[weight * row[0] % self.p, *row[1:]] for row in plan.rows]
+    def _reshare_weight(self) -> int:
+        return reshare_weights(self.p, self.t)[self.me]
+
+    @cached_property
+    def _reshare_rows(self) -> list[tuple[int, ...]]:
+        return [row[1:] for row in deal_plan(self.p, self.n, self.t, self.me).rows]
 
     # ----- opening ----------------------------------------------------------------------------
 
