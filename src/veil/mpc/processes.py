@@ -1,9 +1,9 @@
 """Run a program as real party processes on this machine, over mutually authenticated TLS.
 
-Each party is a fresh interpreter (``spawn``) with its own federation identity: it loads the
+Each party is a fresh interpreter (``python -m veil.mpc.processes``) with its own federation identity: it loads the
 federation file, connects to its peers with its own key and certificate
 (:func:`veil.net.tls.connect_mesh`), runs the program in a :class:`~veil.mpc.runtime.Runtime`, and
-sends its result back through a pipe. The parent waits with a deadline and names any party that
+writes its result back on its standard output. The parent waits with a deadline and names any party that
 crashed, failed or hung.
 
 The program must be importable by the child processes: a module-level ``async def`` (a lambda or a
@@ -15,13 +15,15 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
-import multiprocessing as mp
+import pickle
 import resource
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Sequence
-from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
@@ -105,58 +107,55 @@ def _launch(
     timeouts: Timeouts | None,
     deadline_seconds: float,
 ) -> list[PartyResult]:
-    context = mp.get_context("spawn")
-    pipes: dict[int, Connection] = {}
-    processes: dict[int, Any] = {}
+    processes = []
     for i in range(n_parties):
-        receiver, sender = context.Pipe(duplex=False)
-        process = context.Process(
-            target=_party_main,
-            args=(i, n_parties, threshold, str(path), program, tuple(args), timeouts, sender),
-            name=f"veil-party-{i}",
-            daemon=True,
+        job = pickle.dumps((i, n_parties, threshold, str(path), program, tuple(args), timeouts))
+        process = subprocess.Popen(
+            [sys.executable, "-m", "veil.mpc.processes"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
-        process.start()
-        sender.close()
-        pipes[i], processes[i] = receiver, process
-    reports: dict[int, tuple[Any, ...]] = {}
+        processes.append((process, job))
+    outputs: dict[int, tuple[bytes, bytes]] = {}
     deadline = time.monotonic() + deadline_seconds
-    try:
-        waiting = dict(pipes)
-        while waiting:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            for ready in wait(list(waiting.values()), timeout=remaining):
-                assert isinstance(ready, Connection)
-                party = next(i for i, c in waiting.items() if c is ready)
-                try:
-                    reports[party] = ready.recv()
-                except EOFError:
-                    reports[party] = ("crashed",)
-                del waiting[party]
-    finally:
-        for i, process in processes.items():
-            process.join(timeout=5 if i in reports else 0)
-            if process.is_alive():
-                process.kill()
-                process.join()
-        for pipe in pipes.values():
-            pipe.close()
-    return _collect(reports, processes, n_parties, deadline_seconds)
+
+    def talk(i: int) -> None:
+        process, job = processes[i]
+        try:
+            outputs[i] = process.communicate(job, timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+
+    threads = [threading.Thread(target=talk, args=(i,), daemon=True) for i in range(n_parties)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    reports: dict[int, tuple[Any, ...]] = {}
+    for i, (process, _) in enumerate(processes):
+        if i not in outputs:
+            continue
+        stdout, stderr = outputs[i]
+        try:
+            reports[i] = pickle.loads(stdout)
+        except Exception:  # no result: the process died before reporting
+            tail = stderr.decode(errors="replace").strip().splitlines()[-3:]
+            reports[i] = ("crashed", process.returncode, " | ".join(tail))
+    return _collect(reports, n_parties, deadline_seconds)
 
 
 def _collect(
-    reports: dict[int, tuple[Any, ...]],
-    processes: dict[int, Any],
-    n_parties: int,
-    deadline_seconds: float,
+    reports: dict[int, tuple[Any, ...]], n_parties: int, deadline_seconds: float
 ) -> list[PartyResult]:
     crashed = [i for i in range(n_parties) if i in reports and reports[i][0] == "crashed"]
     if crashed:
         i = crashed[0]
+        _, code, tail = reports[i]
         raise PartyFailed(
-            f"party {i}'s process exited with code {processes[i].exitcode} without a result",
+            f"party {i}'s process exited with code {code} without a result"
+            + (f" ({tail})" if tail else ""),
             party=i,
             hint="the other parties stopped when they lost their channel to it",
         )
@@ -174,7 +173,7 @@ def _collect(
         raise PartyFailed(
             f"party {i} failed: {reports[i][1]}",
             party=i,
-            hint="rerun with the same arguments under run_local to debug in one process",
+            hint="rerun the program with run_local to debug it in one process",
         )
     return [
         PartyResult(party=i, value=reports[i][1], peak_rss_mb=reports[i][2], stats=reports[i][3])
@@ -182,31 +181,26 @@ def _collect(
     ]
 
 
-def _party_main(
-    party_id: int,
-    n_parties: int,
-    threshold: int,
-    federation_path: str,
-    program: Program,
-    args: tuple[Any, ...],
-    timeouts: Timeouts | None,
-    pipe: Connection,
-) -> None:
-    """Body of one party process: connect, run, report (never raises into multiprocessing)."""
+def _party_main() -> None:
+    """Body of one party process: read the job on stdin, run it, write the report on stdout."""
     tune_allocator()
+    report_to = sys.stdout.buffer
+    sys.stdout = sys.stderr  # the program's prints must not corrupt the report
+    job = pickle.loads(sys.stdin.buffer.read())
     try:
-        value, stats = asyncio.run(
-            _run_party(party_id, n_parties, threshold, federation_path, program, args, timeouts)
-        )
+        value, stats = asyncio.run(_run_party(*job))
     except BaseException as exc:  # reported to the parent, which names this party
-        message = f"{type(exc).__name__}: {exc}"
-        detail = "".join(traceback.format_exception(exc))
-        pipe.send(("error", message, isinstance(exc, NetworkError), detail))
-        pipe.close()
-        return
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    pipe.send(("ok", value, peak_mb, stats))
-    pipe.close()
+        traceback.print_exception(exc)
+        report: tuple[Any, ...] = (
+            "error",
+            f"{type(exc).__name__}: {exc}",
+            isinstance(exc, NetworkError),
+        )
+    else:
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        report = ("ok", value, peak_mb, stats)
+    report_to.write(pickle.dumps(report))
+    report_to.flush()
 
 
 async def _run_party(
@@ -249,3 +243,7 @@ def tune_allocator() -> None:
     mallopt(m_mmap_threshold, 32 << 20)  # the largest value glibc accepts
     mallopt(m_trim_threshold, 1 << 30)
     mallopt(m_top_pad, 64 << 20)
+
+
+if __name__ == "__main__":
+    _party_main()
