@@ -17,7 +17,7 @@ import numpy as np
 
 from veil.field import MERSENNE61, Field, FieldArray
 
-__all__ = ["BLOCK", "combine", "deal", "multiply"]
+__all__ = ["BLOCK", "combine", "deal", "is_cheap_constant", "multiply"]
 
 #: Elements per block: 32768 uint64 words are 256 KiB, so a handful of temporaries fit in L2.
 BLOCK = 1 << 15
@@ -172,6 +172,11 @@ def _classify(c: int) -> tuple[str, int, int]:
         if p - k < 8:
             return ("negscaled", p - k, m)
     return ("general", c & 0xFFFFFFFF, c >> 32)
+
+
+def is_cheap_constant(c: int) -> bool:
+    """Return whether a product by ``c`` modulo 2**61 - 1 takes the short path (``±k / 2**m``, k < 8)."""
+    return _classify(c % MERSENNE61)[0] != "general"
 
 
 def _times_constant(c: int, a: FieldArray) -> FieldArray:

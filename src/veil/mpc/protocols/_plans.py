@@ -10,10 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from itertools import combinations
+from math import comb
+from typing import Any
 
 __all__ = [
     "DealPlan",
     "deal_plan",
+    "deal_plans",
     "lagrange_row",
     "open_sources",
     "prss_coefficient",
@@ -40,7 +43,7 @@ class DealPlan:
     """How ``dealer`` shares a vector with a degree-``t`` polynomial, deriving ``t`` shares from keys.
 
     The polynomial g passes through ``(0, secret)`` and ``(x_j, rho_j)`` for each partner ``j``,
-    where ``rho_j`` is derived from the key the dealer shares with ``j``; so partners compute their
+    where ``rho_j`` is derived from the key the dealer shares with ``j``, so partners compute their
     own shares and only ``targets[1:]`` receive a message. ``rows[r]`` holds the coefficients of
     ``[secret, rho_1, ..., rho_t]`` that give ``g`` at ``targets[r]`` (``targets[0]`` is the dealer).
     """
@@ -51,14 +54,56 @@ class DealPlan:
     rows: tuple[tuple[int, ...], ...]
 
 
-@cache
-def deal_plan(p: int, n: int, t: int, dealer: int) -> DealPlan:
-    """Return the :class:`DealPlan` of ``dealer``: its partners are the next ``t`` parties, cyclically."""
-    partners = tuple((dealer + k) % n for k in range(1, t + 1))
+def _make_plan(p: int, n: int, dealer: int, partners: tuple[int, ...]) -> DealPlan:
     targets = (dealer, *(k for k in range(n) if k != dealer and k not in partners))
     nodes = [0, *(j + 1 for j in partners)]
     rows = tuple(tuple(lagrange_row(p, nodes, k + 1)) for k in targets)
     return DealPlan(dealer, partners, targets, rows)
+
+
+#: Largest number of candidate partner sets searched per dealer; beyond it partners are cyclic.
+_MAX_CANDIDATES = 64
+
+
+@cache
+def deal_plans(p: int, n: int, t: int) -> tuple[DealPlan, ...]:
+    """Return every party's :class:`DealPlan`, choosing partners so that arithmetic is cheap.
+
+    Any ``t`` partners are secure. Over GF(2**61 - 1), a product by a constant ``±k / 2**m``
+    (``k < 8``) is a rotation and a small product, several times cheaper than a general one, so
+    each dealer takes the partner set with the fewest general constants in its rows, then the one
+    that spreads received messages most evenly; by default the next ``t`` parties, cyclically.
+    """
+    from veil.field import MERSENNE61
+    from veil.mpc._kernels import is_cheap_constant
+
+    plans = []
+    load = [0] * n  # messages each party receives from the plans chosen so far
+    for dealer in range(n):
+        cyclic = tuple((dealer + k) % n for k in range(1, t + 1))
+        others = [k for k in range(n) if k != dealer]
+        candidates = [cyclic]
+        if p == MERSENNE61 and comb(n - 1, t) <= _MAX_CANDIDATES:
+            candidates += [c for c in combinations(others, t) if c != cyclic]
+
+        def score(
+            partners: tuple[int, ...], dealer: int = dealer, candidates: list[Any] = candidates
+        ) -> tuple[int, int, int]:
+            plan = _make_plan(p, n, dealer, partners)
+            general = sum(not is_cheap_constant(c) for row in plan.rows for c in row[1:])
+            peak = max((load[k] + 1 for k in plan.targets[1:]), default=0)
+            return general, peak, candidates.index(partners)
+
+        best = _make_plan(p, n, dealer, min(candidates, key=score))
+        for k in best.targets[1:]:
+            load[k] += 1
+        plans.append(best)
+    return tuple(plans)
+
+
+def deal_plan(p: int, n: int, t: int, dealer: int) -> DealPlan:
+    """Return the :class:`DealPlan` of ``dealer`` (see :func:`deal_plans`)."""
+    return deal_plans(p, n, t)[dealer]
 
 
 @cache
