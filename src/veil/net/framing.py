@@ -42,6 +42,8 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
+import numpy as np
+
 from veil.errors import ConfigError, FramingError
 
 __all__ = [
@@ -455,7 +457,7 @@ class FrameDecoder:
         self.expected_sequence = 0
         self._key = key
         self._head = bytearray()
-        self._body: bytearray | None = None
+        self._body: memoryview | None = None
         self._filled = 0
         self._ready: list[Frame] = []
         self._error: FramingError | None = None
@@ -511,7 +513,7 @@ class FrameDecoder:
         """
         if self._body is not None and len(self._body) - self._filled >= _DIRECT_READ_BYTES:
             self._direct = True
-            return memoryview(self._body)[self._filled :]
+            return self._body[self._filled :]
         self._direct = False
         return memoryview(self._scratch)
 
@@ -613,7 +615,10 @@ class FrameDecoder:
                 "wrong-session",
             )
             return
-        self._body = bytearray(LENGTH_BYTES + decode_uint(header, 0, 4) - HEADER_BYTES)
+        # np.empty does not touch the memory (a 256 MiB body costs nothing until it arrives),
+        # where bytearray(n) would zero it first.
+        size = LENGTH_BYTES + decode_uint(header, 0, 4) - HEADER_BYTES
+        self._body = np.empty(size, dtype=np.uint8).data
         self._filled = 0
 
     def _finish_frame(self) -> None:
@@ -623,7 +628,7 @@ class FrameDecoder:
         self._head = bytearray()
         self._body = None
         self._filled = 0
-        view = memoryview(body)
+        view = body
         mac_start = len(body) - MAC_BYTES
         expected = compute_mac(self._key, header, view[:mac_start])
         sequence = decode_uint(header, 18, 8)
