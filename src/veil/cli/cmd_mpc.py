@@ -29,9 +29,9 @@ def _show_raises(result: dict[str, Any]) -> None:
     dealt = Table(title="Shares each engineer dealt (row: dealer, column: recipient)")
     dealt.add_column("dealer")
     for name in names:
-        dealt.add_column(f"to {name}", justify="right")
+        dealt.add_column(f"to {name}", justify="right", overflow="fold")
     for p in parties:
-        dealt.add_row(p["name"], *(f"{s:,}" for s in p["shares_sent"]))
+        dealt.add_row(p["name"], *(str(s) for s in p["shares_sent"]))
     console.print(dealt)
     held = Table(title="What each engineer holds: one share from everyone, and their sum")
     held.add_column("holder")
@@ -39,7 +39,7 @@ def _show_raises(result: dict[str, Any]) -> None:
     held.add_column("equals a raise?", justify="center")
     raises = {p["raise"] for p in parties}
     for p in parties:
-        held.add_row(p["name"], f"{p['sum_held']:,}", "yes" if p["sum_held"] in raises else "no")
+        held.add_row(p["name"], str(p["sum_held"]), "yes" if p["sum_held"] in raises else "no")
     console.print(held)
     console.print(
         "The sums are published and added up "
@@ -47,6 +47,9 @@ def _show_raises(result: dict[str, Any]) -> None:
     )
     console.print(
         f"sum of raises = [bold]{result['sum']}[/bold], average = [bold]{result['average']}[/bold]"
+    )
+    console.print(
+        "Shares are field elements modulo 2**61 - 1, shown in (-p/2, p/2]; none is a raise."
     )
 
 
