@@ -7,7 +7,14 @@ import importlib
 
 import pytest
 
-MODULES = ["veil.dp.samplers"]
+MODULES = [
+    "veil.dp.accountant",
+    "veil.dp.calibration",
+    "veil.dp.mechanisms",
+    "veil.dp.randomized_response",
+    "veil.dp.samplers",
+    "veil.dp.selection",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)
