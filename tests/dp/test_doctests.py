@@ -11,9 +11,12 @@ MODULES = [
     "veil.dp.accountant",
     "veil.dp.calibration",
     "veil.dp.mechanisms",
+    "veil.dp.groupby",
     "veil.dp.randomized_response",
+    "veil.dp.releases",
     "veil.dp.samplers",
     "veil.dp.selection",
+    "veil.dp.sources",
 ]
 
 

@@ -10,23 +10,33 @@ from veil.dp.accountant import Accountant, RenyiAccountant, advanced, parallel, 
 from veil.dp.guarantee import Guarantee, PrivacyUnit, Release
 from veil.dp.mechanisms import GaussianMechanism, LaplaceMechanism, Mechanism, compose
 from veil.dp.randomized_response import Estimate, KaryRandomizedResponse, RandomizedResponse
+from veil.dp.releases import Count, GroupBy, Histogram, Mean, Quantiles, Sum, Variance
 from veil.dp.selection import AboveThreshold, ExponentialMechanism, ReportNoisyMax
+from veil.dp.sources import Table
 
 __all__ = [
     "AboveThreshold",
     "Accountant",
+    "Count",
     "Estimate",
     "ExponentialMechanism",
     "GaussianMechanism",
+    "GroupBy",
     "Guarantee",
+    "Histogram",
     "KaryRandomizedResponse",
     "LaplaceMechanism",
+    "Mean",
     "Mechanism",
     "PrivacyUnit",
+    "Quantiles",
     "RandomizedResponse",
     "Release",
     "RenyiAccountant",
     "ReportNoisyMax",
+    "Sum",
+    "Table",
+    "Variance",
     "advanced",
     "compose",
     "parallel",

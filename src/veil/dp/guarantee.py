@@ -41,26 +41,38 @@ class PrivacyUnit:
 
     Parameters
     ----------
-    max_contributions : int, default=1
-        Rows one person may add or remove (central model); contribution bounding enforces it.
+    max_contributions : int or None, default=1
+        Rows one person may add or remove (central model). ``None`` means any number: the
+        release bounds each person's rows itself, using ``identifier``.
+    identifier : str, optional
+        The column (or name) identifying a person when releases bound contributions per person.
     local : bool, default=False
         Local model: each respondent randomizes their own answer, and the guarantee holds for any
         change of that one answer, even against whoever collects the responses.
     """
 
-    max_contributions: int = 1
+    max_contributions: int | None = 1
+    identifier: str | None = None
     local: bool = False
 
     def __post_init__(self) -> None:
-        if isinstance(self.max_contributions, bool) or self.max_contributions < 1:
+        k = self.max_contributions
+        if k is None:
+            if self.identifier is None:
+                raise ConfigError(
+                    "an unbounded number of rows per person needs an identifier to bound them",
+                    field="max_contributions",
+                )
+        elif isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ConfigError(
-                f"max_contributions must be an integer >= 1, got {self.max_contributions!r}",
-                field="max_contributions",
+                f"max_contributions must be an integer >= 1, got {k!r}", field="max_contributions"
             )
 
     def __str__(self) -> str:
         if self.local:
             return "one respondent's answer (local model)"
+        if self.max_contributions is None:
+            return f"one person (identified by {self.identifier!r}) with any number of rows"
         rows = "row" if self.max_contributions == 1 else "rows"
         return f"one person adding or removing up to {self.max_contributions} {rows}"
 

@@ -144,18 +144,20 @@ def simplify_scale_up(scale: Fraction, max_denominator: int = 1 << 32) -> Fracti
     return Fraction(math.ceil(scale * max_denominator), max_denominator)
 
 
-def _to_grid(
-    values: npt.ArrayLike, granularity: Fraction | None, name: str
-) -> npt.NDArray[np.int64]:
+def _to_grid(values: npt.ArrayLike, granularity: Fraction | None, name: str) -> npt.NDArray[Any]:
     arr = np.asarray(values)
+    if granularity is None and arr.dtype == object:  # Python integers beyond 64 bits: stay exact
+        if not all(isinstance(v, int | np.integer) for v in arr.reshape(-1).tolist()):
+            raise DataError(f"{name} must hold integers", hint="pass granularity=2**-k for reals")
+        return arr
     if granularity is None:
         if arr.dtype.kind not in "iub":
             raise DataError(
                 f"{name} must hold integers, got dtype {arr.dtype}",
                 hint="pass granularity=2**-k to release real numbers on a grid",
             )
-        if arr.dtype.kind == "u" and arr.size and int(arr.max()) > (1 << 62):
-            raise DataError(f"{name} holds integers above 2**62")
+        if arr.size and (int(arr.max()) >= 1 << 62 or int(arr.min()) <= -(1 << 62)):
+            return arr.astype(object)  # too close to the int64 limit: add noise exactly in Python
         return arr.astype(np.int64)
     if arr.dtype.kind not in "iufb":
         raise DataError(f"{name} must be numeric, got dtype {arr.dtype}")
@@ -171,7 +173,7 @@ def _to_grid(
     return scaled.astype(np.int64)
 
 
-def _from_grid(ints: npt.NDArray[np.int64], granularity: Fraction | None) -> Any:
+def _from_grid(ints: npt.NDArray[Any], granularity: Fraction | None) -> Any:
     out: Any = ints if granularity is None else ints.astype(np.float64) * float(granularity)
     return out
 
@@ -212,7 +214,7 @@ class _Additive(Mechanism):
         _check_shape(ints.shape, self.dimension)
         noisy = ints + self._noise(ints.size, rng or Csprng()).reshape(ints.shape)
         out = _from_grid(noisy, self.granularity)
-        value = out.item() if np.ndim(out) == 0 else out
+        value = (out.item() if hasattr(out, "item") else out) if np.ndim(out) == 0 else out
         return Release(value, self.guarantee, self.description, self._details())
 
     def sample(self, data: Any, size: int, *, rng: Csprng | None = None) -> Any:
