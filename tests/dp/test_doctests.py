@@ -12,6 +12,7 @@ MODULES = [
     "veil.dp.calibration",
     "veil.dp.mechanisms",
     "veil.dp.groupby",
+    "veil.dp.ledger",
     "veil.dp.randomized_response",
     "veil.dp.releases",
     "veil.dp.samplers",
