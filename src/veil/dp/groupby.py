@@ -205,6 +205,24 @@ class GroupBy(ReleaseBase):
         ns = None if self._sum is None else sums + self._sum._noise(sums.size, rng)
         return nc, ns
 
+    def sample_counts(
+        self, data: Any, size: int, *, rng: Csprng | None = None
+    ) -> tuple[list[Any], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+        """Return keys, ``size`` independent noisy count vectors and which groups each releases.
+
+        For audits: shapes ``(size, n_keys)``; every row costs the guarantee.
+        """
+        if self._count is None:
+            raise ConfigError("sample_counts needs the count aggregate")
+        source = rng or Csprng()
+        keys, counts, _ = self._exact(data, source)
+        noise = self._count._noise(counts.size * size, source).reshape(size, counts.size)
+        noisy = counts[None, :] + noise
+        released = (
+            noisy >= self.threshold if self.threshold is not None else np.ones(noisy.shape, bool)
+        )
+        return keys, noisy, released
+
     def release(self, data: Any, *, rng: Csprng | None = None) -> Release:
         """Release a DataFrame with one row per (released) group: the key and the aggregates."""
         source = rng or Csprng()
