@@ -157,7 +157,8 @@ def bounds_of(bounds: Any, statistic: str) -> tuple[Fraction, Fraction]:
             f"a private {statistic} needs bounds: without them one person could add an "
             "arbitrarily large value (say 10**300), so the sensitivity, and the noise needed to "
             "hide that person, would be unbounded",
-            hint="pass bounds=(lower, upper); each value is clamped into them before summing",
+            hint="pass bounds=(lower, upper) (--bounds LOWER UPPER on the command line); "
+            "each value is clamped into them first",
             field="bounds",
         )
     try:

@@ -459,7 +459,10 @@ class Quantiles(ReleaseBase):
             values,
             self.guarantee,
             self.description,
-            {"quantiles": [float(q) for q in self.quantiles]},
+            {
+                "quantiles": [float(q) for q in self.quantiles],
+                "bounds": [float(self.lower), float(self.upper)],
+            },
         )
 
     def sample(self, data: Any, size: int, *, rng: Csprng | None = None) -> npt.NDArray[np.float64]:
