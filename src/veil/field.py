@@ -498,11 +498,7 @@ def _mul_tiny_kernel(
 ) -> None:
     # Modulo 2**61 - 1 by a constant c <= 8: a * c < 2**64; fold with 2**61 = 1 (mod p).
     np.multiply(a, c, out=out)
-    np.right_shift(out, _S61, out=t)
-    np.bitwise_and(out, _P61, out=out)
-    np.add(out, t, out=out)  # <= p + 7
-    np.subtract(out, _P61, out=t)
-    np.minimum(out, t, out=out)
+    _fold_into(out, out, t)
 
 
 def _mul_mersenne61_kernel(
@@ -539,22 +535,26 @@ def _mul_mersenne61_kernel(
     np.add(out, t2, out=out)
     np.bitwise_and(t4, _P61, out=t4)
     np.add(out, t4, out=out)  # < 2^63
-    np.right_shift(out, _S61, out=t2)
-    np.bitwise_and(out, _P61, out=out)
-    np.add(out, t2, out=out)  # <= p + 3
-    np.subtract(out, _P61, out=t2)
-    np.minimum(out, t2, out=out)
+    _fold_into(out, out, t2)
 
 
-def _fold_kernel(
-    x: FieldArray, _: FieldArray, out: FieldArray, p: np.uint64, t: FieldArray
-) -> None:
-    # Any 64-bit word modulo 2**61 - 1: (x mod 2^61) + (x >> 61) <= p + 7, then subtract p once.
+def _fold_into(x: FieldArray, out: FieldArray, t: FieldArray) -> None:
+    """Reduce any 64-bit words modulo 2**61 - 1 into ``out`` (may be ``x``); ``t`` is scratch.
+
+    ``(x mod 2^61) + (x >> 61) <= p + 7`` because ``2^61 = 1 (mod p)``; one conditional
+    subtraction of p finishes.
+    """
     np.right_shift(x, _S61, out=t)
     np.bitwise_and(x, _P61, out=out)
     np.add(out, t, out=out)
     np.subtract(out, _P61, out=t)
     np.minimum(out, t, out=out)
+
+
+def _fold_kernel(
+    x: FieldArray, _: FieldArray, out: FieldArray, p: np.uint64, t: FieldArray
+) -> None:
+    _fold_into(x, out, t)
 
 
 def _fold61(x: FieldArray) -> FieldArray:
