@@ -19,6 +19,7 @@ keyed from the operating system's CSPRNG, DESIGN.md), never from ``numpy.random`
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from functools import cache, lru_cache
 from typing import Final
@@ -86,6 +87,8 @@ class Csprng:
     -----
     The key and the initial counter block are drawn from the operating system's CSPRNG. A stream
     never repeats for the life of the object (the 128-bit counter would take 2**128 blocks to wrap).
+    An unseeded generator rekeys itself in a forked child, so parent and child never share a
+    stream; draws are serialized by a lock, so threads never share stream positions either.
     """
 
     def __init__(self, seed: bytes | None = None) -> None:
@@ -99,6 +102,7 @@ class Csprng:
             )
         self._seed = None if seed is None else bytes(seed)
         self._pid = os.getpid()
+        self._lock = threading.Lock()  # one stream position per draw, also across threads
         self._encryptor = self._new_stream()
 
     def _new_stream(self) -> CipherContext:
@@ -118,12 +122,17 @@ class Csprng:
 
     def random_bytes(self, n_bytes: int) -> bytes:
         """Return ``n_bytes`` uniformly random bytes."""
-        return self._stream().update(bytes(n_bytes))
+        with self._lock:
+            return self._stream().update(bytes(n_bytes))
 
     def uint64(self, count: int) -> npt.NDArray[np.uint64]:
         """Return ``count`` independent uniform 64-bit words, shape ``(count,)``."""
         if count < 0:
             raise FieldError(f"count must be >= 0, got {count}")
+        with self._lock:
+            return self._words(count)
+
+    def _words(self, count: int) -> npt.NDArray[np.uint64]:
         stream = self._stream()
         # Encrypt zeros straight into the result (no intermediate copies); update_into needs
         # block_size - 1 spare bytes after the output, hence the two extra words.
