@@ -42,6 +42,8 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
+import numpy as np
+
 from veil.errors import ConfigError, FramingError
 
 __all__ = [
@@ -58,6 +60,7 @@ __all__ = [
     "MIN_FRAME_BYTES",
     "OK",
     "OVERSIZE",
+    "SMALL_PAYLOAD_BYTES",
     "TRAILING",
     "TRUNCATED",
     "VERSION",
@@ -292,7 +295,7 @@ def _check_key(key: bytes) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Frame:
     """One authenticated frame, as delivered by :class:`FrameDecoder`.
 
@@ -367,7 +370,33 @@ class FrameEncoder:
         FramingError
             The tag is longer than 255 bytes in UTF-8, or the frame would exceed
             ``max_frame_bytes``; nothing was encoded and the sequence number did not advance.
+        ConfigError
+            ``payload`` is not a contiguous buffer.
         """
+        head, view = self._prepare(tag, payload, kind)
+        mac = compute_mac(self._key, head, view)
+        self.next_sequence += 1
+        return head, view, mac
+
+    def encode_for_write(
+        self, tag: str, payload: Buffer, *, kind: int = KIND_DATA
+    ) -> list[bytes | memoryview]:
+        """Return the frame as buffers to write in order: one ``bytes`` for a small frame
+        (one TLS record, one system call), else ``[header + tag, payload view, mac]``."""
+        head, view = self._prepare(tag, payload, kind)
+        if view.nbytes > SMALL_PAYLOAD_BYTES:
+            mac = compute_mac(self._key, head, view)
+            self.next_sequence += 1
+            return [head, view, mac]
+        body = head + view
+        self.next_sequence += 1
+        return [body + hmac.digest(self._key, body, "sha256")]
+
+    def encode_bytes(self, tag: str, payload: Buffer, *, kind: int = KIND_DATA) -> bytes:
+        """Return the whole frame as one ``bytes`` object (copies the payload)."""
+        return b"".join(self.encode(tag, payload, kind=kind))
+
+    def _prepare(self, tag: str, payload: Buffer, kind: int) -> tuple[bytes, memoryview]:
         tag_bytes = tag.encode("utf-8")
         view = _byte_view(payload)
         if len(tag_bytes) > MAX_TAG_BYTES:
@@ -387,27 +416,20 @@ class FrameEncoder:
                 step=tag,
                 hint="split the message, or raise session.max_frame_bytes in the federation file",
             )
-        head = (
-            encode_header(
-                kind,
-                self.sender,
-                self.receiver,
-                self.session,
-                self.next_sequence,
-                len(tag_bytes),
-                view.nbytes,
-            )
-            + tag_bytes
+        header = encode_header(
+            kind,
+            self.sender,
+            self.receiver,
+            self.session,
+            self.next_sequence,
+            len(tag_bytes),
+            view.nbytes,
         )
-        mac = compute_mac(self._key, head, view)
-        self.next_sequence += 1
-        return head, view, mac
-
-    def encode_bytes(self, tag: str, payload: Buffer, *, kind: int = KIND_DATA) -> bytes:
-        """Return the whole frame as one ``bytes`` object (copies the payload)."""
-        return b"".join(self.encode(tag, payload, kind=kind))
+        return header + tag_bytes, view
 
 
+#: Payloads up to this size are framed into one buffer (a copy is cheaper than extra writes).
+SMALL_PAYLOAD_BYTES = 1 << 16
 #: A body at least this large is received straight into its own buffer.
 _DIRECT_READ_BYTES = 1 << 16
 _SCRATCH_BYTES = 1 << 18
@@ -455,7 +477,8 @@ class FrameDecoder:
         self.expected_sequence = 0
         self._key = key
         self._head = bytearray()
-        self._body: bytearray | None = None
+        self._header = b""
+        self._body: memoryview | None = None
         self._filled = 0
         self._ready: list[Frame] = []
         self._error: FramingError | None = None
@@ -477,7 +500,9 @@ class FrameDecoder:
     @property
     def buffered_bytes(self) -> int:
         """Bytes of the current, incomplete frame received so far."""
-        return len(self._head) + self._filled
+        if self._body is not None:
+            return HEADER_BYTES + self._filled
+        return len(self._head)
 
     # -- feeding ------------------------------------------------------------------------------
 
@@ -489,19 +514,43 @@ class FrameDecoder:
         pos = 0
         end = view.nbytes
         while pos < end and self._error is None:
-            if self._body is None:
+            body = self._body
+            if body is not None:  # inside a frame body: fill it
+                take = min(len(body) - self._filled, end - pos)
+                body[self._filled : self._filled + take] = view[pos : pos + take]
+                self._filled += take
+                pos += take
+                if self._filled == len(body):
+                    self._body = None
+                    self._close(self._header, body)
+                continue
+            if not self._head and end - pos >= HEADER_BYTES:  # a whole header is here
+                header = bytes(view[pos : pos + HEADER_BYTES])
+                pos += HEADER_BYTES
+            else:  # gather a header across chunks
                 take = min(HEADER_BYTES - len(self._head), end - pos)
                 self._head += view[pos : pos + take]
                 pos += take
-                if len(self._head) == HEADER_BYTES:
-                    self._start_body()
+                if len(self._head) < HEADER_BYTES:
+                    continue
+                header = bytes(self._head)
+                self._head = bytearray()
+            size = self._open(header)
+            if size < 0:
+                break
+            if size <= SMALL_PAYLOAD_BYTES and end - pos >= size:  # a whole small body is here
+                self._close(header, memoryview(bytes(view[pos : pos + size])))
+                pos += size
             else:
-                take = min(len(self._body) - self._filled, end - pos)
-                self._body[self._filled : self._filled + take] = view[pos : pos + take]
-                self._filled += take
-                pos += take
-                if self._filled == len(self._body):
-                    self._finish_frame()
+                # np.empty does not touch the memory (a 256 MiB body costs nothing until it
+                # arrives), where bytearray(n) would zero it first.
+                self._header = header
+                self._body = (
+                    memoryview(bytearray(size))
+                    if size <= SMALL_PAYLOAD_BYTES
+                    else np.empty(size, dtype=np.uint8).data
+                )
+                self._filled = 0
 
     def get_buffer(self, size_hint: int) -> memoryview:
         """Return a writable buffer for the next incoming bytes (for ``asyncio.BufferedProtocol``).
@@ -511,7 +560,7 @@ class FrameDecoder:
         """
         if self._body is not None and len(self._body) - self._filled >= _DIRECT_READ_BYTES:
             self._direct = True
-            return memoryview(self._body)[self._filled :]
+            return self._body[self._filled :]
         self._direct = False
         return memoryview(self._scratch)
 
@@ -520,8 +569,10 @@ class FrameDecoder:
         if self._direct:
             self._direct = False
             self._filled += nbytes
-            if self._body is not None and self._filled == len(self._body):
-                self._finish_frame()
+            body = self._body
+            if body is not None and self._filled == len(body):
+                self._body = None
+                self._close(self._header, body)
         else:
             self.receive_data(memoryview(self._scratch)[:nbytes])
 
@@ -532,11 +583,14 @@ class FrameDecoder:
             return
         self._eof = True
         if self.buffered_bytes:
-            expected = len(self._body) + HEADER_BYTES if self._body is not None else HEADER_BYTES
+            where = (
+                f"a frame of {len(self._body) + HEADER_BYTES} bytes"
+                if self._body is not None
+                else f"a frame header ({HEADER_BYTES} bytes)"
+            )
             self._fail(
                 f"the stream from party {self.peer} to party {self.local} ended "
-                f"{self.buffered_bytes} bytes into a frame of {expected} bytes: "
-                "the frame is truncated",
+                f"{self.buffered_bytes} bytes into {where}: the frame is truncated",
                 "truncated",
             )
 
@@ -578,8 +632,8 @@ class FrameDecoder:
         self._body = None
         self._filled = 0
 
-    def _start_body(self) -> None:
-        header = bytes(self._head)
+    def _open(self, header: bytes) -> int:
+        """Check a frame's header; return its body size, or -1 after recording the error."""
         code = check_header(header, self.max_frame_bytes)
         if code != OK:
             size = LENGTH_BYTES + decode_uint(header, 0, 4)
@@ -589,13 +643,13 @@ class FrameDecoder:
                 f"{_PROBLEMS[code]}{extra}",
                 "oversize" if code == OVERSIZE else "malformed",
             )
-            return
+            return -1
         if self._closed_by_peer:
             self._fail(
                 f"party {self.peer} sent a frame after its close frame",
                 "after-close",
             )
-            return
+            return -1
         sender = decode_uint(header, 6, 2)
         receiver = decode_uint(header, 8, 2)
         session = decode_uint(header, 10, 8)
@@ -605,27 +659,25 @@ class FrameDecoder:
                 f"go from party {sender} to party {receiver}",
                 "wrong-party",
             )
-            return
+            return -1
         if session != self.session:
             self._fail(
                 f"a frame from party {self.peer} carries session {session:#018x}, "
                 f"not this session's {self.session:#018x}",
                 "wrong-session",
             )
-            return
-        self._body = bytearray(LENGTH_BYTES + decode_uint(header, 0, 4) - HEADER_BYTES)
-        self._filled = 0
+            return -1
+        return LENGTH_BYTES + decode_uint(header, 0, 4) - HEADER_BYTES
 
-    def _finish_frame(self) -> None:
-        body = self._body
-        assert body is not None  # only called with a body in progress
-        header = bytes(self._head)
-        self._head = bytearray()
-        self._body = None
+    def _close(self, header: bytes, body: memoryview) -> None:
+        """Authenticate a complete frame and queue it, or record the error."""
         self._filled = 0
-        view = memoryview(body)
+        view = body
         mac_start = len(body) - MAC_BYTES
-        expected = compute_mac(self._key, header, view[:mac_start])
+        if mac_start <= SMALL_PAYLOAD_BYTES:
+            expected = hmac.digest(self._key, header + view[:mac_start], "sha256")
+        else:
+            expected = compute_mac(self._key, header, view[:mac_start])
         sequence = decode_uint(header, 18, 8)
         if not hmac.compare_digest(expected, view[mac_start:]):
             self._fail(
