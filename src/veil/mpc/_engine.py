@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from veil.errors import ChannelClosed, ProtocolError, VeilError
+from veil.errors import ChannelClosed, NetworkError, ProtocolError, VeilError
 from veil.field import FieldArray
 from veil.net.channels import Channel, Timeouts
 
@@ -96,10 +96,28 @@ class _Exchange:
 
 
 class RoundEngine:
-    """Batch exchanges into rounds and run them over one party's channels."""
+    """Batch exchanges into rounds and run them over one party's channels.
 
-    def __init__(self, party_id: int, channels: Mapping[int, Channel], timeouts: Timeouts) -> None:
+    With ``tolerant=True`` (active security) a peer whose message is missing, late or malformed
+    does not stop the round: its parts are left out of ``received``, the reason is recorded in
+    :attr:`faults` for the round, and a peer whose channel broke is in :attr:`dead` and is no
+    longer sent to or waited for. The protocols decide what a missing part means.
+    """
+
+    def __init__(
+        self,
+        party_id: int,
+        channels: Mapping[int, Channel],
+        timeouts: Timeouts,
+        *,
+        tolerant: bool = False,
+    ) -> None:
         self.party_id = party_id
+        self.tolerant = tolerant
+        #: Peers whose channel broke (tolerant mode), with the error.
+        self.dead: dict[int, BaseException] = {}
+        #: Peers whose message of the current round was lost or malformed (tolerant mode).
+        self.faults: dict[int, BaseException] = {}
         self.stats = RuntimeStats()
         self._channels = dict(channels)
         self._peers = sorted(self._channels)
@@ -209,6 +227,8 @@ class RoundEngine:
         tag = "+".join(dict.fromkeys(op.kind for op in batch)) + f"#{number}"
         payloads = {}
         for peer in self._peers:
+            if peer in self.dead:
+                continue
             parts = [op for op in batch if peer in op.outgoing]
             if parts:
                 payloads[peer] = _pack(parts, peer)
@@ -216,12 +236,30 @@ class RoundEngine:
         for op in batch:
             for peer in op.recv_from:
                 expected.setdefault(peer, []).append(op)
+        self.faults = {}
         try:
-            raw = await self._transfer(tag, payloads, sorted(expected))
+            if self.tolerant:
+                raw = await self._transfer_tolerant(
+                    tag, payloads, [p for p in sorted(expected) if p not in self.dead]
+                )
+            else:
+                raw = await self._transfer(tag, payloads, sorted(expected))
             received: dict[_Exchange, dict[int, FieldArray]] = {op: {} for op in batch}
             for peer, payload in raw.items():
-                for op, part in _unpack(payload, expected[peer], peer, tag):
+                try:
+                    unpacked = _unpack(payload, expected[peer], peer, tag)
+                except ProtocolError as exc:
+                    if not self.tolerant:
+                        raise
+                    self.faults[peer] = exc
+                    continue
+                for op, part in unpacked:
                     received[op][peer] = part
+            for peer in expected:
+                if peer not in raw and peer not in self.faults:
+                    self.faults[peer] = self.dead.get(peer) or ChannelClosed(
+                        f"party {peer}'s channel is closed", party=peer, step=tag
+                    )
         except BaseException as exc:
             _fail(batch, exc)
             raise
@@ -235,6 +273,42 @@ class RoundEngine:
             else:
                 if not op.future.done():
                     op.future.set_result(result)
+
+    async def _transfer_tolerant(
+        self, tag: str, payloads: dict[int, np.ndarray[Any, Any]], sources: list[int]
+    ) -> dict[int, bytes]:
+        """Send and receive at once; a failing peer is recorded (and dead), never fatal."""
+        stats = self.stats
+        timeout = self._timeouts.recv_seconds
+        received: dict[int, bytes] = {}
+
+        async def fetch(peer: int) -> None:
+            try:
+                received[peer] = await self._channels[peer].recv(tag, timeout_seconds=timeout)
+            except NetworkError as exc:
+                self.dead.setdefault(peer, exc)
+                self.faults[peer] = exc
+
+        async def put(peer: int, payload: np.ndarray[Any, Any]) -> None:
+            try:
+                await self._channels[peer].send(tag, payload.data)
+            except NetworkError as exc:
+                self.dead.setdefault(peer, exc)
+
+        for payload in payloads.values():
+            stats.messages_sent += 1
+            stats.bytes_sent += payload.nbytes
+        tasks = [asyncio.ensure_future(put(peer, payload)) for peer, payload in payloads.items()]
+        tasks += [asyncio.ensure_future(fetch(peer)) for peer in sources]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+        for payload_bytes in received.values():
+            stats.messages_received += 1
+            stats.bytes_received += len(payload_bytes)
+        return received
 
     async def _transfer(
         self, tag: str, payloads: dict[int, np.ndarray[Any, Any]], sources: list[int]

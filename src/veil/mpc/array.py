@@ -27,7 +27,6 @@ import numpy.typing as npt
 
 from veil.errors import ConfigError
 from veil.field import Field, FieldArray
-from veil.mpc._kernels import multiply
 
 if TYPE_CHECKING:
     from veil.mpc.runtime import Runtime
@@ -94,7 +93,8 @@ class SecretArray:
         self.runtime = runtime
         self.shape = tuple(shape)
         if isinstance(share, np.ndarray | np.generic):  # 0-d results come back as numpy scalars
-            self._share, self._waiting = np.asarray(share, dtype=np.uint64), None
+            # asanyarray keeps a suite's ndarray subclass (active mode's shares carry their tags)
+            self._share, self._waiting = np.asanyarray(share, dtype=np.uint64), None
         else:
             self._share, self._waiting = None, asyncio.ensure_future(share)
         return self
@@ -215,16 +215,34 @@ class SecretArray:
     ) -> SecretArray:
         """Compute ``fn(*shares)`` now if every secret operand is ready, else when it is."""
         secrets = [o for o in operands if isinstance(o, SecretArray)]
+        flags = tuple(isinstance(o, SecretArray) for o in operands)
+        protocols = self.runtime.protocols
         if all(o._share is not None for o in secrets):
             args = [o._share if isinstance(o, SecretArray) else o for o in operands]
-            return SecretArray._make(self.runtime, fn(*args), shape)
+            return SecretArray._make(self.runtime, protocols.apply(fn, args, flags), shape)
 
         async def later() -> FieldArray:
             args = [await o.share() if isinstance(o, SecretArray) else o for o in operands]
-            result = fn(*args)
+            result = protocols.apply(fn, args, flags)
             if isinstance(result, np.ndarray | np.generic):
-                return np.asarray(result, dtype=np.uint64)
+                return np.asanyarray(result, dtype=np.uint64)
             return await result
+
+        return SecretArray._make(self.runtime, later(), shape)
+
+    def _apply_secure(
+        self,
+        fn: Callable[[FieldArray, FieldArray], Awaitable[FieldArray]],
+        operands: tuple[SecretArray, SecretArray],
+        shape: tuple[int, ...],
+    ) -> SecretArray:
+        """Run a protocol ``fn(share_a, share_b)`` once both shares are ready."""
+        a, b = operands
+        if a._share is not None and b._share is not None:
+            return SecretArray._make(self.runtime, fn(a._share, b._share), shape)
+
+        async def later() -> FieldArray:
+            return await fn(await a.share(), await b.share())
 
         return SecretArray._make(self.runtime, later(), shape)
 
@@ -275,12 +293,9 @@ class SecretArray:
         protocols = self.runtime.protocols
 
         def secure(a: FieldArray, b: FieldArray) -> Awaitable[FieldArray]:
-            x, y = np.broadcast_arrays(a, b)
-            return protocols.reshare(
-                multiply(field, np.ascontiguousarray(x), np.ascontiguousarray(y))
-            )
+            return protocols.mul(a, b)
 
-        return self._apply(secure, (self, operand), shape)
+        return self._apply_secure(secure, (self, operand), shape)
 
     __rmul__ = __mul__
 
@@ -310,9 +325,11 @@ class SecretArray:
         protocols = self.runtime.protocols
 
         def secure(a: FieldArray, b: FieldArray) -> Awaitable[FieldArray]:
-            return protocols.reshare(np.asarray(field.dot(a, b), dtype=np.uint64).reshape(shape))
+            return protocols.matmul(a, b, shape)
 
-        return self._apply(secure, (left, right), shape)
+        assert isinstance(left, SecretArray)  # both operands are secret here
+        assert isinstance(right, SecretArray)
+        return self._apply_secure(secure, (left, right), shape)
 
     def sum(self, axis: int | None = None) -> SecretArray:
         """Return the sum over ``axis`` (all elements when None); local, no communication."""

@@ -13,10 +13,13 @@ either the result or an awaitable of it; all parties call the same methods in th
 from __future__ import annotations
 
 import abc
-from collections.abc import Awaitable
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
 
 from veil.field import FieldArray
+from veil.mpc._kernels import multiply
 
 if TYPE_CHECKING:
     from veil.mpc.runtime import Runtime
@@ -29,6 +32,9 @@ class ProtocolSuite(abc.ABC):
 
     #: The ``security`` name this suite implements.
     name: ClassVar[str]
+    #: Whether the suite deals with missing or malformed peer messages itself (see
+    #: :class:`~veil.mpc._engine.RoundEngine`); otherwise the first such message stops the run.
+    tolerant: ClassVar[bool] = False
 
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
@@ -60,6 +66,31 @@ class ProtocolSuite(abc.ABC):
     @abc.abstractmethod
     def random(self, shape: tuple[int, ...]) -> FieldArray | Awaitable[FieldArray]:
         """Return this party's share of uniformly random field elements nobody knows."""
+
+    # ----- hooks of SecretArray (defaults: plain shares) ----------------------------------------
+
+    def apply(
+        self, fn: Callable[..., Any], args: Sequence[Any], secret: Sequence[bool]
+    ) -> FieldArray:
+        """Apply a local operation to shares: ``fn`` is affine in the operands flagged ``secret``.
+
+        Additions, subtractions, products by public values, sums and reshapes all are. The default
+        applies ``fn`` to the shares; a suite whose shares carry more (active mode's tags) applies
+        it to that too.
+        """
+        result: FieldArray = fn(*args)
+        return result
+
+    def mul(self, a: FieldArray, b: FieldArray) -> Awaitable[FieldArray]:
+        """Return the share of the elementwise product of two secrets (numpy broadcasting)."""
+        x, y = np.broadcast_arrays(a, b)
+        field = self.rt.field
+        return self.reshare(multiply(field, np.ascontiguousarray(x), np.ascontiguousarray(y)))
+
+    def matmul(self, a: FieldArray, b: FieldArray, shape: tuple[int, ...]) -> Awaitable[FieldArray]:
+        """Return the share of the matrix product ``a @ b`` of two secrets, of shape ``shape``."""
+        product = np.asarray(self.rt.field.dot(a, b), dtype=np.uint64).reshape(shape)
+        return self.reshare(product)
 
 
 #: Suites by ``security`` name.
