@@ -33,8 +33,9 @@ from typing import Any
 
 import numpy as np
 
-from veil.errors import ChannelClosed, NetworkError, ProtocolError, VeilError
+from veil.errors import ChannelClosed, ProtocolError, VeilError
 from veil.field import FieldArray
+from veil.mpc._tolerant import TolerantLinks
 from veil.net.channels import Channel, Timeouts
 
 __all__ = ["RoundEngine", "RuntimeStats"]
@@ -102,6 +103,9 @@ class RoundEngine:
     does not stop the round: its parts are left out of ``received``, the reason is recorded in
     :attr:`faults` for the round, and a peer whose channel broke is in :attr:`dead` and is no
     longer sent to or waited for. The protocols decide what a missing part means.
+
+    Tolerant rounds travel through :class:`~veil.mpc._tolerant.TolerantLinks` (reader tasks,
+    heartbeats), which keep honest parties in step when a peer withholds a message from some.
     """
 
     def __init__(
@@ -114,8 +118,6 @@ class RoundEngine:
     ) -> None:
         self.party_id = party_id
         self.tolerant = tolerant
-        #: Peers whose channel broke (tolerant mode), with the error.
-        self.dead: dict[int, BaseException] = {}
         #: Peers whose message of the current round was lost or malformed (tolerant mode).
         self.faults: dict[int, BaseException] = {}
         self.stats = RuntimeStats()
@@ -127,12 +129,17 @@ class RoundEngine:
         self._task: asyncio.Task[None] | None = None
         self._error: BaseException | None = None
         self._closing = False
+        self._links = (
+            TolerantLinks(party_id, channels, timeouts, len(channels) + 1) if tolerant else None
+        )
 
     # ----- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> None:
         """Start the round driver on the running loop."""
         if self._task is None:
+            if self._links is not None:
+                self._links.start()
             self._task = asyncio.get_running_loop().create_task(
                 self._drive(), name=f"veil-rounds-party{self.party_id}"
             )
@@ -144,6 +151,8 @@ class RoundEngine:
         task, self._task = self._task, None
         if task is not None:
             await task
+        if self._links is not None:
+            self._links.stop()
 
     def abort(self) -> None:
         """Stop the driver now; exchanges not yet finished fail with :class:`ChannelClosed`."""
@@ -151,11 +160,18 @@ class RoundEngine:
         task, self._task = self._task, None
         if task is not None and not task.done():
             task.cancel()
+        if self._links is not None:
+            self._links.stop()
         error = ChannelClosed(f"party {self.party_id}'s runtime was aborted", party=self.party_id)
         for op in self._pending:
             if not op.future.done():
                 op.future.set_exception(error)
         self._pending = []
+
+    @property
+    def dead(self) -> dict[int, BaseException]:
+        """Peers given up in tolerant mode (silent beyond their allowance, or channel broken)."""
+        return self._links.dead if self._links is not None else {}
 
     @property
     def broken(self) -> BaseException | None:
@@ -238,16 +254,21 @@ class RoundEngine:
                 expected.setdefault(peer, []).append(op)
         self.faults = {}
         try:
-            if self.tolerant:
-                raw = await self._transfer_tolerant(
-                    tag, payloads, [p for p in sorted(expected) if p not in self.dead]
-                )
+            if self._links is not None:
+                for payload in payloads.values():
+                    self.stats.messages_sent += 1
+                    self.stats.bytes_sent += payload.nbytes
+                raw, missing = await self._links.transfer(number, payloads, sorted(expected))
+                self.faults.update(missing)
+                for payload_bytes in raw.values():
+                    self.stats.messages_received += 1
+                    self.stats.bytes_received += len(payload_bytes)
             else:
                 raw = await self._transfer(tag, payloads, sorted(expected))
             received: dict[_Exchange, dict[int, FieldArray]] = {op: {} for op in batch}
-            for peer, payload in raw.items():
+            for peer, message in raw.items():
                 try:
-                    unpacked = _unpack(payload, expected[peer], peer, tag)
+                    unpacked = _unpack(message, expected[peer], peer, tag)
                 except ProtocolError as exc:
                     if not self.tolerant:
                         raise
@@ -273,42 +294,6 @@ class RoundEngine:
             else:
                 if not op.future.done():
                     op.future.set_result(result)
-
-    async def _transfer_tolerant(
-        self, tag: str, payloads: dict[int, np.ndarray[Any, Any]], sources: list[int]
-    ) -> dict[int, bytes]:
-        """Send and receive at once; a failing peer is recorded (and dead), never fatal."""
-        stats = self.stats
-        timeout = self._timeouts.recv_seconds
-        received: dict[int, bytes] = {}
-
-        async def fetch(peer: int) -> None:
-            try:
-                received[peer] = await self._channels[peer].recv(tag, timeout_seconds=timeout)
-            except NetworkError as exc:
-                self.dead.setdefault(peer, exc)
-                self.faults[peer] = exc
-
-        async def put(peer: int, payload: np.ndarray[Any, Any]) -> None:
-            try:
-                await self._channels[peer].send(tag, payload.data)
-            except NetworkError as exc:
-                self.dead.setdefault(peer, exc)
-
-        for payload in payloads.values():
-            stats.messages_sent += 1
-            stats.bytes_sent += payload.nbytes
-        tasks = [asyncio.ensure_future(put(peer, payload)) for peer, payload in payloads.items()]
-        tasks += [asyncio.ensure_future(fetch(peer)) for peer in sources]
-        try:
-            await asyncio.gather(*tasks)
-        finally:
-            for task in tasks:
-                task.cancel()
-        for payload_bytes in received.values():
-            stats.messages_received += 1
-            stats.bytes_received += len(payload_bytes)
-        return received
 
     async def _transfer(
         self, tag: str, payloads: dict[int, np.ndarray[Any, Any]], sources: list[int]

@@ -162,6 +162,9 @@ async def audited_batch(
     for triple in triples:
         slots.append(RandomSpec(dealers_all, prod(triple.a_shape)))
         slots.append(RandomSpec(dealers_all, prod(triple.b_shape)))
+    paired = len(slots)  # slots whose (value, tag) pairs the check covers
+    if ctx.degree_checks:  # blinding for the degree check of the re-shared results
+        slots += [RandomSpec(dealers_all, 1), RandomSpec(dealers_all, 1)]
     slots.append(RandomSpec(dealers_all, 1))  # α, the check's multiplier
     layout = _Layout.of(slots, n)
     seed = os.urandom(32)
@@ -188,9 +191,10 @@ async def audited_batch(
     b1, notes_b1 = await deal(
         ctx,
         f"{step}/tags",
-        _weighted(ctx, weight, products) if me in resharers else None,
+        _weighted(ctx, weight, products, len(slots)) if me in resharers else None,
         dict.fromkeys(resharers, sizes_b1),
         note=seed if last else b"",
+        check_degree=False,
     )
     got = _sum_rows(ctx, b1)
     cuts = np.cumsum([0, *(x.size for x in products)])
@@ -211,21 +215,16 @@ async def audited_batch(
         b2, reveals = await deal(
             ctx,
             f"{step}/triple-tags",
-            _weighted(ctx, weight, second) if me in resharers else None,
+            _weighted(ctx, weight, second, 0) if me in resharers else None,
             dict.fromkeys(resharers, sum(x.size for x in second)),
             note=seed,
+            check_degree=False,
         )
         got2 = _sum_rows(ctx, b2)
         cuts2 = np.cumsum([0, *(x.size for x in second)])
         rc_shares = [got2[cuts2[j] : cuts2[j + 1]] for j in range(len(triples))]
     coin = _coin(ctx, step, commits, reveals)
-    pairs_v = [*values[:-1], *c_shares]
-    pairs_t = [*tags[:-1], *rc_shares]
-    big_v = np.concatenate([x.reshape(-1) for x in pairs_v])
-    big_t = np.concatenate([x.reshape(-1) for x in pairs_t])
-    c = coefficients(field, coin, big_v.size)
-    u = int(field.sum(field.mul(c, big_t)))
-    w = int(field.sum(field.mul(c, big_v)))
+    u, w = _u_w(ctx, coin, values[:paired], tags[:paired], c_shares, rc_shares)
     alpha, alpha_r = int(values[-1][0]), int(tags[-1][0])
     check_local = (alpha * u - alpha_r * w) % ctx.p
     v_round, _ = await deal(
@@ -233,25 +232,40 @@ async def audited_batch(
         f"{step}/check",
         np.array([weight[me] * check_local % ctx.p], dtype=np.uint64) if me in resharers else None,
         dict.fromkeys(resharers, 1),
+        check_degree=False,
     )
     opened_share = _sum_rows(ctx, v_round)
+    if ctx.degree_checks:  # open U + g1 and W + g2: the re-shared results must have degree t
+        blinded = [(u + int(values[-3][0])) % ctx.p, (w + int(values[-2][0])) % ctx.p]
+        opened_share = np.concatenate([opened_share, np.array(blinded, dtype=np.uint64)])
+    width = opened_share.size
     opened = await deliver(
         ctx,
         f"{step}/check-open",
         dict.fromkeys(ctx.peers, opened_share),
         list(range(n)),
         same_to_all=True,
-        validate=lambda _j, w_: w_.size == 1 and int(w_[0]) < ctx.p,
+        validate=lambda _j, w_: w_.size == width and bool(np.all(w_ < np.uint64(ctx.p))),
     )
     rows = np.stack([opened.everyone[i].reshape(-1) for i in range(n)])
     parties = list(range(n))
-    passed = (
-        consistent(field, parties, rows, t)
-        and int(interpolate_at_zero(field, parties[: t + 1], rows[: t + 1])[0]) == 0
+    passed = consistent(field, parties, rows, t) and (
+        int(interpolate_at_zero(field, parties[: t + 1], rows[: t + 1, :1])[0]) == 0
     )
     if not passed:
         await _audit(
-            ctx, step, layout, randoms, triples, contrib, b1, b2, v_round, coin, opened.everyone
+            ctx,
+            step,
+            layout,
+            paired,
+            randoms,
+            triples,
+            contrib,
+            b1,
+            b2,
+            v_round,
+            coin,
+            opened.everyone,
         )
     out_randoms = [tagged(values[k], tags[k]) for k in range(len(randoms))]
     known: list[FieldArray | None] = []
@@ -275,7 +289,30 @@ async def audited_batch(
     return AuditedBatch(out_randoms, known, out_triples)
 
 
-def _weighted(ctx: Context, weight: Sequence[int], parts: Sequence[FieldArray]) -> FieldArray:
+def _u_w(
+    ctx: Context,
+    coin: bytes,
+    values: Sequence[FieldArray],
+    tags: Sequence[FieldArray],
+    c_shares: Sequence[FieldArray],
+    rc_shares: Sequence[FieldArray],
+) -> tuple[int, int]:
+    """Return ``U = sum_k c_k tag_k`` and ``W = sum_k c_k value_k`` over every checked pair."""
+    field = ctx.field
+    big_v = np.concatenate([x.reshape(-1) for x in [*values, *c_shares]])
+    big_t = np.concatenate([x.reshape(-1) for x in [*tags, *rc_shares]])
+    c = coefficients(field, coin, big_v.size)
+    return int(field.sum(field.mul(c, big_t))), int(field.sum(field.mul(c, big_v)))
+
+
+def _weighted(
+    ctx: Context, weight: Sequence[int], parts: Sequence[FieldArray], tags: int
+) -> FieldArray:
+    """Return ``λ_me`` times this party's local products; the first ``tags`` parts are tags."""
+    parts = list(parts)
+    if ctx.adversary is not None:  # test harness: a cheater may alter its local products
+        for k, x in enumerate(parts):
+            parts[k] = ctx.adversary.tamper("tag" if k < tags else "product", -1, x.reshape(-1))
     flat = np.concatenate([x.reshape(-1) for x in parts]) if parts else np.zeros(0, np.uint64)
     out: FieldArray = ctx.field.mul(flat, np.full(flat.shape, weight[ctx.me], dtype=np.uint64))
     return out
@@ -305,6 +342,7 @@ async def _audit(
     ctx: Context,
     step: str,
     layout: _Layout,
+    paired: int,
     randoms: Sequence[RandomSpec],
     triples: Sequence[TripleSpec],
     contrib: dict[int, Dealt],
@@ -386,17 +424,20 @@ async def _audit(
         rcs = [
             [part(got2, i, cuts2[j], cuts2[j + 1]) for j in range(len(triples))] for i in range(n)
         ]
+    sums = [
+        _u_w(ctx, coin, values[i][:paired], tags[i][:paired], cvals[i], rcs[i]) for i in range(n)
+    ]
     for k in resharers:
-        big_v = np.concatenate([x.reshape(-1) for x in [*values[k][:-1], *cvals[k]]])
-        big_t = np.concatenate([x.reshape(-1) for x in [*tags[k][:-1], *rcs[k]]])
-        c = coefficients(field, coin, big_v.size)
-        u = int(field.sum(field.mul(c, big_t)))
-        w = int(field.sum(field.mul(c, big_v)))
+        u, w = sums[k]
         alpha, alpha_r = int(values[k][-1][0]), int(tags[k][-1][0])
         expect(3, k, np.array([(alpha * u - alpha_r * w) % ctx.p], dtype=np.uint64), "check value")
     got3 = {k: at(3, k) for k in resharers}
     for i in range(n):
-        if int(opened[i][0]) != int(part(got3, i, 0, 1)[0]):
+        want = [int(part(got3, i, 0, 1)[0])]
+        if ctx.degree_checks:
+            u, w = sums[i]
+            want += [(u + int(values[i][-3][0])) % ctx.p, (w + int(values[i][-2][0])) % ctx.p]
+        if [int(x) for x in opened[i]] != want:
             named.setdefault(i, f"party {i} opened a wrong share of the check value")
     if named:
         raise ctx.cheater(sorted(named), f"{step}/audit", "; ".join(named.values()))

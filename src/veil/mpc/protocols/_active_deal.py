@@ -79,6 +79,7 @@ async def deal(
     sizes: Mapping[int, int],
     *,
     note: bytes = b"",
+    check_degree: bool = True,
 ) -> tuple[dict[int, Dealt], list[bytes]]:
     """Share every dealer's values verifiably; return this party's view of each dealing.
 
@@ -93,6 +94,12 @@ async def deal(
         This party's values if it is a dealer.
     sizes : mapping of int to int
         The dealers and how many values each deals (the same at every party).
+    note : bytes
+        Attached to this party's delivery report (see :func:`deliver`); returned agreed.
+    check_degree : bool, default=True
+        Run the degree check (when ``n >= t + 3``). Re-sharings inside an audited batch skip it:
+        there a random combination of the results is opened against degree ``t`` instead, and an
+        inconsistent re-sharer is named by the audit.
 
     Raises
     ------
@@ -101,7 +108,7 @@ async def deal(
     """
     field_, n, t, me = ctx.field, ctx.n, ctx.t, ctx.me
     dealers = sorted(sizes)
-    check = ctx.degree_checks
+    check = ctx.degree_checks and check_degree
     reps = 1
     width = {d: sizes[d] + (reps * n if check else 0) for d in dealers}
     own: vss.Dealing | None = None
@@ -116,7 +123,11 @@ async def deal(
     def validate(sender: int, words: FieldArray) -> bool:
         return words.size == width[sender] and bool(np.all(words < bound))
 
-    delivery = await deliver(ctx, f"{step}/deal", outgoing, dealers, validate=validate, note=note)
+    challenge = struct.pack(">Q", int(field_.random(1)[0])) if check else b""
+    delivery = await deliver(
+        ctx, f"{step}/deal", outgoing, dealers, validate=validate, note=challenge + note
+    )
+    notes = [x[len(challenge) :] for x in delivery.notes]
     held: dict[int, FieldArray] = {}
     for d in dealers:
         held[d] = _rows(own, check)[me] if d == me and own is not None else delivery.payloads[d]
@@ -124,7 +135,12 @@ async def deal(
         d: dict(delivery.republished.get(d, {})) for d in dealers
     }
     if check:
-        await _degree_check(ctx, step, dealers, sizes, own, held, public)
+        challenges = np.zeros((1, n), dtype=np.uint64)
+        for j, x in enumerate(delivery.notes):
+            # a malformed challenge counts as 0: one honest challenger suffices for soundness
+            if len(x) >= 8:
+                challenges[0, j] = struct.unpack(">Q", x[:8])[0] % ctx.p
+        await _degree_check(ctx, step, dealers, sizes, own, held, public, challenges)
     out: dict[int, Dealt] = {}
     for d in dealers:
         share = held[d][: sizes[d]]
@@ -139,7 +155,7 @@ async def deal(
             public={i: v[: sizes[d]] for i, v in public[d].items()},
             coefficients=own.coefficients if (d == me and own is not None) else None,
         )
-    return out, delivery.notes
+    return out, notes
 
 
 def _rows(dealing: vss.Dealing | None, check: bool) -> FieldArray:
@@ -159,16 +175,10 @@ async def _degree_check(
     own: vss.Dealing | None,
     held: dict[int, FieldArray],
     public: dict[int, dict[int, FieldArray]],
+    challenges: FieldArray,
 ) -> None:
     """Run [BGW-DT]'s complaint rounds for every dealer at once; name inconsistent dealers."""
     field_, n, t, me = ctx.field, ctx.n, ctx.t, ctx.me
-    mine = int(field_.random(1)[0])
-    outcome = await ctx.broadcast(f"{step}/challenge", struct.pack(">Q", mine))
-    challenges = np.zeros((1, n), dtype=np.uint64)
-    for j, value in enumerate(outcome.values):
-        # a malformed challenge counts as 0: one honest challenger suffices for soundness
-        if value is not None and len(value) == 8:
-            challenges[0, j] = struct.unpack(">Q", value)[0] % ctx.p
     h_mine = b""
     if own is not None:
         h_mine = vss.check_polynomials(field_, own, challenges).tobytes()

@@ -99,6 +99,7 @@ async def deliver(
     receivers_of = receivers_of or (lambda j: [k for k in range(ctx.n) if k != j])
     validate = validate or (lambda _j, _w: True)
     words_out: dict[int, FieldArray] = {}
+    sent: dict[int, FieldArray] = {}  # what this party actually signed and sent, per receiver
     for receiver, payload in outgoing.items():
         payload = np.ascontiguousarray(payload, dtype=np.uint64).reshape(-1)
         if ctx.adversary is not None:
@@ -107,6 +108,7 @@ async def deliver(
         if ctx.adversary is not None:
             sig = ctx.adversary.sign(step, receiver, sig)
         words_out[receiver] = np.concatenate([payload, _sig_words(sig)])
+        sent[receiver] = payload
     expected = [j for j in senders if j != me and me in receivers_of(j)]
     received = await ctx.exchange(step, words_out, expected)
     payloads: dict[int, FieldArray] = {}
@@ -180,14 +182,10 @@ async def deliver(
     if same_to_all:
         for j in senders:
             if j == me:
-                delivery.everyone[j] = np.ascontiguousarray(outgoing[_first(outgoing)]).reshape(-1)
+                delivery.everyone[j] = sent[min(sent)]
             elif j in payloads:
                 delivery.everyone[j] = payloads[j]
     return delivery
-
-
-def _first(outgoing: Mapping[int, FieldArray]) -> int:
-    return next(iter(outgoing))
 
 
 def _sig_words(sig: bytes) -> FieldArray:
