@@ -247,7 +247,8 @@ class RoundEngine:
                 continue
             parts = [op for op in batch if peer in op.outgoing]
             if parts:
-                payloads[peer] = _pack(parts, peer)
+                prefix = self._links.header(number) if self._links is not None else None
+                payloads[peer] = _pack(parts, peer, prefix)
         expected: dict[int, list[_Exchange]] = {}
         for op in batch:
             for peer in op.recv_from:
@@ -340,10 +341,12 @@ def _fail(ops: list[_Exchange], exc: BaseException) -> None:
             op.future.set_exception(exc)
 
 
-def _pack(parts: list[_Exchange], peer: int) -> np.ndarray[Any, Any]:
+def _pack(
+    parts: list[_Exchange], peer: int, prefix: np.ndarray[Any, Any] | None = None
+) -> np.ndarray[Any, Any]:
     header = np.empty(1 + len(parts), dtype=np.uint64)
     header[0] = (_MAGIC << 48) | len(parts)
-    chunks = [header]
+    chunks = [header] if prefix is None else [prefix, header]
     for i, op in enumerate(parts, start=1):
         words = op.outgoing[peer]
         header[i] = (op.code << 48) | words.size

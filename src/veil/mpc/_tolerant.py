@@ -114,20 +114,20 @@ class TolerantLinks:
         except NetworkError as exc:
             self.dead.setdefault(peer, exc)
 
+    @staticmethod
+    def header(number: int) -> np.ndarray[Any, Any]:
+        """Return the two words that start every message of round ``number``."""
+        return np.array([_ROUND, number], dtype=np.uint64)
+
     async def transfer(
         self, number: int, payloads: Mapping[int, np.ndarray[Any, Any]], sources: Sequence[int]
     ) -> tuple[dict[int, bytes], dict[int, BaseException]]:
         """Send round ``number``'s messages and collect the sources' (see the module docstring).
 
-        Returns what arrived and, for every source that did not deliver, why.
+        Every payload must start with :meth:`header`. Returns what arrived (without the header)
+        and, for every source that did not deliver, why.
         """
-        header = np.array([_ROUND, number], dtype=np.uint64)
-        await asyncio.gather(
-            *(
-                self._send(peer, np.concatenate([header, payload]).data)
-                for peer, payload in payloads.items()
-            )
-        )
+        await asyncio.gather(*(self._send(peer, p.data) for peer, p in payloads.items()))
         loop = asyncio.get_running_loop()
         start = loop.time()
         next_beat = start + self._budget / 4

@@ -41,7 +41,7 @@ import numpy as np
 
 from veil.errors import ProtocolError
 from veil.field import FieldArray
-from veil.mpc.protocols._active_ctx import Context, Tagged, tagged
+from veil.mpc.protocols._active_ctx import Context, Tagged, scalar, tagged
 from veil.mpc.protocols._active_deal import Dealt, deal, reveal
 from veil.mpc.protocols._active_deliver import deliver
 from veil.mpc.protocols._active_maths import coefficients, consistent, interpolate_at_zero
@@ -178,50 +178,61 @@ async def audited_batch(
     resharers = list(range(2 * t + 1))
     weight = reshare_weights(ctx.p, t)
     # round 2: tags r·v of every slot, and c = a ∘ b
-    products = [field.mul(v, np.full(v.shape, ctx.r_share, dtype=np.uint64)) for v in values]
-    for j, spec in enumerate(triples):
-        a, b = values[len(randoms) + 2 * j], values[len(randoms) + 2 * j + 1]
-        products.append(
-            bilinear(
-                ctx, spec.op, a.reshape(spec.a_shape), b.reshape(spec.b_shape), spec.c_shape
-            ).reshape(-1)
-        )
-    sizes_b1 = sum(x.size for x in products)
+    sizes_b1 = sum(v.size for v in values) + sum(prod(spec.c_shape) for spec in triples)
+    local = None
+    if me in resharers:
+        # λ·r·v for the tags and λ·(a ∘ b): the re-sharer's Lagrange weight λ ([GRR98]) is
+        # folded into the scalar factor
+        lam = weight[me]
+        products = [field.mul(v, scalar(lam * ctx.r_share % ctx.p)) for v in values]
+        for j, spec in enumerate(triples):
+            a, b = values[len(randoms) + 2 * j], values[len(randoms) + 2 * j + 1]
+            a_weighted = field.mul(a, scalar(lam)).reshape(spec.a_shape)
+            products.append(
+                bilinear(ctx, spec.op, a_weighted, b.reshape(spec.b_shape), spec.c_shape).reshape(
+                    -1
+                )
+            )
+        local = _flatten(ctx, products, len(slots))
     last = not triples
     b1, notes_b1 = await deal(
         ctx,
         f"{step}/tags",
-        _weighted(ctx, weight, products, len(slots)) if me in resharers else None,
+        local,
         dict.fromkeys(resharers, sizes_b1),
         note=seed if last else b"",
         check_degree=False,
     )
     got = _sum_rows(ctx, b1)
-    cuts = np.cumsum([0, *(x.size for x in products)])
+    cuts = np.cumsum([0, *(v.size for v in values), *(prod(x.c_shape) for x in triples)])
     tags = [got[cuts[k] : cuts[k + 1]] for k in range(len(slots))]
     c_shares = [got[cuts[len(slots) + j] : cuts[len(slots) + j + 1]] for j in range(len(triples))]
     reveals = notes_b1
     b2: dict[int, Dealt] = {}
     rc_shares: list[FieldArray] = []
     if triples:
-        second = []
+        second: list[FieldArray] = []
         for j, spec in enumerate(triples):
+            if me not in resharers:
+                break
             ra, b = tags[len(randoms) + 2 * j], values[len(randoms) + 2 * j + 1]
+            ra_weighted = field.mul(ra, scalar(weight[me])).reshape(spec.a_shape)
             second.append(
-                bilinear(
-                    ctx, spec.op, ra.reshape(spec.a_shape), b.reshape(spec.b_shape), spec.c_shape
-                ).reshape(-1)
+                bilinear(ctx, spec.op, ra_weighted, b.reshape(spec.b_shape), spec.c_shape).reshape(
+                    -1
+                )
             )
+        sizes2 = [prod(spec.c_shape) for spec in triples]
         b2, reveals = await deal(
             ctx,
             f"{step}/triple-tags",
-            _weighted(ctx, weight, second, 0) if me in resharers else None,
-            dict.fromkeys(resharers, sum(x.size for x in second)),
+            _flatten(ctx, second, 0) if me in resharers else None,
+            dict.fromkeys(resharers, sum(sizes2)),
             note=seed,
             check_degree=False,
         )
         got2 = _sum_rows(ctx, b2)
-        cuts2 = np.cumsum([0, *(x.size for x in second)])
+        cuts2 = np.cumsum([0, *sizes2])
         rc_shares = [got2[cuts2[j] : cuts2[j + 1]] for j in range(len(triples))]
     coin = _coin(ctx, step, commits, reveals)
     u, w = _u_w(ctx, coin, values[:paired], tags[:paired], c_shares, rc_shares)
@@ -305,17 +316,15 @@ def _u_w(
     return int(field.sum(field.mul(c, big_t))), int(field.sum(field.mul(c, big_v)))
 
 
-def _weighted(
-    ctx: Context, weight: Sequence[int], parts: Sequence[FieldArray], tags: int
-) -> FieldArray:
-    """Return ``λ_me`` times this party's local products; the first ``tags`` parts are tags."""
+def _flatten(ctx: Context, parts: Sequence[FieldArray], tags: int) -> FieldArray:
+    """Return this party's weighted local products as one vector (the first ``tags`` are tags)."""
     parts = list(parts)
     if ctx.adversary is not None:  # test harness: a cheater may alter its local products
         for k, x in enumerate(parts):
             parts[k] = ctx.adversary.tamper("tag" if k < tags else "product", -1, x.reshape(-1))
-    flat = np.concatenate([x.reshape(-1) for x in parts]) if parts else np.zeros(0, np.uint64)
-    out: FieldArray = ctx.field.mul(flat, np.full(flat.shape, weight[ctx.me], dtype=np.uint64))
-    return out
+    if len(parts) == 1:
+        return parts[0].reshape(-1)
+    return np.concatenate([x.reshape(-1) for x in parts]) if parts else np.zeros(0, np.uint64)
 
 
 def _sum_rows(ctx: Context, dealt: dict[int, Dealt]) -> FieldArray:

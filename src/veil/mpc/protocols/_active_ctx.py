@@ -36,6 +36,7 @@ __all__ = [
     "digest_words",
     "from_words",
     "plain",
+    "scalar",
     "tagged",
     "to_words",
 ]
@@ -62,6 +63,11 @@ def tagged(value: FieldArray, tag: FieldArray) -> Tagged:
     out = np.asarray(value, dtype=np.uint64).view(Tagged)
     out.tag = np.asarray(tag, dtype=np.uint64).reshape(out.shape)
     return out
+
+
+def scalar(value: int) -> FieldArray:
+    """Return a field element as a 0-d array (a factor numpy broadcasts without copying)."""
+    return np.asarray(value, dtype=np.uint64)
 
 
 def plain(a: FieldArray) -> FieldArray:

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from veil.field import FieldArray
+from veil.mpc._kernels import combine
 from veil.mpc.protocols._active_ctx import Context, digest_words, to_words
 from veil.mpc.protocols._active_deliver import deliver
 from veil.sharing import vss
@@ -106,18 +107,18 @@ async def deal(
     CheaterDetected
         A dealer shared inconsistently, withheld shares or did not answer complaints.
     """
-    field_, n, t, me = ctx.field, ctx.n, ctx.t, ctx.me
+    field_, n, me = ctx.field, ctx.n, ctx.me
     dealers = sorted(sizes)
     check = ctx.degree_checks and check_degree
     reps = 1
     width = {d: sizes[d] + (reps * n if check else 0) for d in dealers}
     own: vss.Dealing | None = None
+    messages: list[FieldArray] = []
     outgoing: dict[int, FieldArray] = {}
     if me in sizes:
         assert values is not None
-        own = vss.deal(field_, values.reshape(-1), threshold=t, n_parties=n, repetitions=reps)
-        rows = _rows(own, check)
-        outgoing = {i: rows[i] for i in ctx.peers}
+        own, messages = _deal_polynomials(ctx, values.reshape(-1), reps, check)
+        outgoing = {i: messages[i] for i in ctx.peers}
     bound = np.uint64(ctx.p)
 
     def validate(sender: int, words: FieldArray) -> bool:
@@ -130,7 +131,7 @@ async def deal(
     notes = [x[len(challenge) :] for x in delivery.notes]
     held: dict[int, FieldArray] = {}
     for d in dealers:
-        held[d] = _rows(own, check)[me] if d == me and own is not None else delivery.payloads[d]
+        held[d] = messages[me] if d == me else delivery.payloads[d]
     public: dict[int, dict[int, FieldArray]] = {
         d: dict(delivery.republished.get(d, {})) for d in dealers
     }
@@ -140,7 +141,7 @@ async def deal(
             # a malformed challenge counts as 0: one honest challenger suffices for soundness
             if len(x) >= 8:
                 challenges[0, j] = struct.unpack(">Q", x[:8])[0] % ctx.p
-        await _degree_check(ctx, step, dealers, sizes, own, held, public, challenges)
+        await _degree_check(ctx, step, dealers, sizes, own, messages, held, public, challenges)
     out: dict[int, Dealt] = {}
     for d in dealers:
         share = held[d][: sizes[d]]
@@ -158,13 +159,43 @@ async def deal(
     return out, notes
 
 
-def _rows(dealing: vss.Dealing | None, check: bool) -> FieldArray:
-    """Return each party's message: its shares, then (degree check) its blinding shares."""
-    assert dealing is not None
-    if not check:
-        return dealing.shares
-    n = dealing.shares.shape[0]
-    return np.concatenate([dealing.shares, dealing.blinding_shares.reshape(n, -1)], axis=1)
+def _deal_polynomials(
+    ctx: Context, values: FieldArray, reps: int, check: bool
+) -> tuple[vss.Dealing, list[FieldArray]]:
+    """Draw the polynomials through ``values`` (and the blinding ones) and every party's message.
+
+    The same dealing as :func:`veil.sharing.vss.deal`, evaluated with the runtime's kernels
+    (products by the small constants ``(i + 1)^k``) so that 10^6 values take milliseconds. Party
+    ``i``'s message is its ``L`` shares, then (degree check) its ``reps * n`` blinding shares.
+    """
+    field_, n, t = ctx.field, ctx.n, ctx.t
+    size = values.size
+    coefficients = np.empty((t + 1, size), dtype=np.uint64)
+    coefficients[0] = values
+    coefficients[1:] = field_.random((t, size))
+    powers = [[pow(i + 1, k, ctx.p) for k in range(t + 1)] for i in range(n)]
+    blinding = (
+        field_.random((reps, n, t + 1)) if check else np.zeros((reps, n, t + 1), dtype=np.uint64)
+    )
+    blinding_shares = np.asarray(
+        field_.dot(blinding.reshape(reps * n, t + 1), np.array(powers, dtype=np.uint64).T),
+        dtype=np.uint64,
+    ).T.reshape(n, reps, n)
+    extra = reps * n if check else 0
+    messages = [np.empty(size + extra, dtype=np.uint64) for _ in range(n)]
+    for i, share in enumerate(combine(field_, powers, list(coefficients))):
+        messages[i][:size] = share
+        if check:
+            messages[i][size:] = blinding_shares[i].reshape(-1)
+    dealing = vss.Dealing(
+        threshold=t,
+        n_parties=n,
+        coefficients=coefficients,
+        blinding=blinding,
+        shares=np.zeros((n, 0), dtype=np.uint64),  # the shares live in the messages
+        blinding_shares=blinding_shares,
+    )
+    return dealing, messages
 
 
 async def _degree_check(
@@ -173,6 +204,7 @@ async def _degree_check(
     dealers: Sequence[int],
     sizes: Mapping[int, int],
     own: vss.Dealing | None,
+    messages: list[FieldArray],
     held: dict[int, FieldArray],
     public: dict[int, dict[int, FieldArray]],
     challenges: FieldArray,
@@ -214,9 +246,8 @@ async def _degree_check(
     if any(against.values()):
         mine_answer = b""
         if own is not None and against.get(me):
-            rows = _rows(own, True)
             mine_answer = b"".join(
-                struct.pack(">H", i) + rows[i].tobytes() for i in sorted(against[me])
+                struct.pack(">H", i) + messages[i].tobytes() for i in sorted(against[me])
             )
         outcome = await ctx.broadcast(f"{step}/answers", mine_answer)
         for d in dealers:

@@ -100,11 +100,14 @@ async def deliver(
     validate = validate or (lambda _j, _w: True)
     words_out: dict[int, FieldArray] = {}
     sent: dict[int, FieldArray] = {}  # what this party actually signed and sent, per receiver
+    digests: dict[int, bytes] = {}  # payloads sent to several receivers are hashed once
     for receiver, payload in outgoing.items():
         payload = np.ascontiguousarray(payload, dtype=np.uint64).reshape(-1)
         if ctx.adversary is not None:
             payload = ctx.adversary.tamper(step, receiver, payload)
-        sig = ctx.sign(instance, receiver, digest_words(payload))
+        if id(payload) not in digests:
+            digests[id(payload)] = digest_words(payload)
+        sig = ctx.sign(instance, receiver, digests[id(payload)])
         if ctx.adversary is not None:
             sig = ctx.adversary.sign(step, receiver, sig)
         words_out[receiver] = np.concatenate([payload, _sig_words(sig)])

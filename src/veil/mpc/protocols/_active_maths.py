@@ -73,7 +73,7 @@ def locate(
     threshold: int,
     weights: FieldArray,
 ) -> list[int] | None:
-    """Return the parties whose (value, tag) shares are off, or None if no explanation fits.
+    """Return parties proven to have sent wrong (value, tag) shares, or None if none is proven.
 
     Parameters
     ----------
@@ -91,24 +91,53 @@ def locate(
     Returns
     -------
     list of int or None
-        Sorted ids of the parties off the polynomial ``E`` (see the module docstring), or None
-        when no degree-``t`` polynomial through ``(0, 0)`` agrees with ``n - t`` of the points
-        (impossible unless more than ``t`` parties cheated).
+        The parties in *every* minimal explanation: a set ``S`` of at most ``t`` parties is an
+        explanation when the other parties' value shares lie on one polynomial of degree ``t``
+        and their points ``e_i`` lie, with ``(0, 0)``, on one polynomial of degree ``t``. The true
+        set of cheaters is an explanation, so a party in every minimal one is a cheater. None when
+        no party is in all of them.
+
+    Notes
+    -----
+    One wrong share is always located (its point is off ``E`` unless ``b = r·a``, probability
+    ``1/p``). Several colluding parties (possible when ``t >= 2``) can choose their errors so that
+    a second explanation exists (e.g. ``n = 5``: two parties add errors ``a_0, a_1`` with
+    ``λ_0 a_0 + λ_1 a_1 = 0``, which makes ``{0, 1}`` and two honest parties equally plausible);
+    then nobody is named, and the caller stops without naming anyone. The opened value is the
+    same under every explanation in that case, so it is never wrong.
     """
     n = len(parties)
     v = field.dot(values.reshape(n, -1), weights.reshape(-1, 1)).reshape(n)
     g = field.dot(tags.reshape(n, -1), weights.reshape(-1, 1)).reshape(n)
     e = field.sub(g, field.mul(v, np.full(n, r % field.p, dtype=np.uint64)))
-    xs = [i + 1 for i in parties]
-    best: list[int] | None = None
-    for subset in combinations(range(n), threshold):
-        nodes = [0, *(xs[k] for k in subset)]
-        known = np.array([0, *(int(e[k]) for k in subset)], dtype=np.uint64)
-        at = field.dot(lagrange_matrix_points(field, nodes, xs), known.reshape(-1, 1)).reshape(n)
-        agree = [k for k in range(n) if at[k] == e[k]]
-        if len(agree) >= n - threshold and (best is None or len(agree) > n - len(best)):
-            best = [parties[k] for k in range(n) if k not in agree]
-    return sorted(best) if best is not None else None
+    passing: list[frozenset[int]] = []
+    for size in range(1, threshold + 1):
+        for liars in combinations(range(n), size):
+            if any(p <= set(liars) for p in passing):
+                continue  # not minimal
+            rest = [k for k in range(n) if k not in liars]
+            xs = [parties[k] + 1 for k in rest]
+            if not _on_one_polynomial(field, xs, v[rest], threshold):
+                continue
+            if not _on_one_polynomial(
+                field, [0, *xs], np.concatenate([np.zeros(1, np.uint64), e[rest]]), threshold
+            ):
+                continue
+            passing.append(frozenset(liars))
+    if not passing:
+        return None
+    common = frozenset.intersection(*passing)
+    return sorted(parties[k] for k in common) or None
+
+
+def _on_one_polynomial(field: Field, xs: Sequence[int], ys: FieldArray, degree: int) -> bool:
+    """Return whether the points ``(xs[k], ys[k])`` lie on one polynomial of the degree."""
+    if len(xs) <= degree + 1:
+        return True
+    base = list(xs[: degree + 1])
+    at = lagrange_matrix_points(field, base, list(xs[degree + 1 :]))
+    predicted = field.dot(at, np.asarray(ys[: degree + 1], dtype=np.uint64).reshape(-1, 1))
+    return bool(np.array_equal(predicted.reshape(-1), np.asarray(ys[degree + 1 :], np.uint64)))
 
 
 def lagrange_matrix_points(field: Field, nodes: Sequence[int], at: Sequence[int]) -> FieldArray:

@@ -120,10 +120,11 @@ async def _repair(
     named = locate(field, parties, rows, tag_rows, r, t, weights)
     if not named:
         raise ProtocolError(
-            f"the shares opened in {step!r} are inconsistent but no party could be located; more "
-            f"than t = {t} parties must have cheated",
+            f"the shares opened in {step!r} are inconsistent, and the wrong ones could not be "
+            "pinned on any party: several parties colluded so that honest parties look as "
+            "guilty as they do (possible when t >= 2), or more than t parties cheated",
             step=step,
-            hint="the run stopped before any wrong value was output",
+            hint="no value was output and nobody is named; rerun without the suspects",
         )
     raise ctx.cheater(
         named,

@@ -42,7 +42,7 @@ from veil.errors import ConfigError, ProtocolError
 from veil.field import FieldArray
 from veil.mpc.protocols import ProtocolSuite, register_suite
 from veil.mpc.protocols._active_audit import RandomSpec, audited_batch
-from veil.mpc.protocols._active_ctx import Context, Tagged, plain, tagged
+from veil.mpc.protocols._active_ctx import Context, Tagged, plain, scalar, tagged
 from veil.mpc.protocols._active_deal import deal
 from veil.mpc.protocols._active_deliver import deliver
 from veil.mpc.protocols._active_mul import Multiplier
@@ -291,7 +291,6 @@ class ActiveSuite(ProtocolSuite):
         )
         offsets = dict.fromkeys(senders, 0)
         out = []
-        r_share = np.uint64(ctx.r_share)
         for k, (req, shape) in enumerate(zip(batch, shapes, strict=True)):
             s, size = req.args[1], prod(shape)
             mu = published.everyone[s][offsets[s] : offsets[s] + size]
@@ -299,7 +298,7 @@ class ActiveSuite(ProtocolSuite):
             m = masks.randoms[k]
             assert m.tag is not None
             value = ctx.field.add(plain(m), mu)
-            tag = ctx.field.add(m.tag, ctx.field.mul(mu, np.full(mu.shape, r_share, np.uint64)))
+            tag = ctx.field.add(m.tag, ctx.field.mul(mu, scalar(ctx.r_share)))
             out.append(tagged(value.reshape(shape), tag.reshape(shape)))
         return out
 
