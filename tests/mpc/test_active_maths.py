@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -101,3 +102,26 @@ def test_coefficients_are_deterministic_per_coin_and_differ_across_coins() -> No
     assert np.array_equal(a, coefficients(F, b"\x01" * 32, 100))
     assert not np.array_equal(a, coefficients(F, b"\x02" * 32, 100))
     assert bool(np.all(a < np.uint64(F.p)))
+
+
+def test_check_sums_compiled_and_numpy_paths_agree_with_python_integers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """W = sum s^k v_k and U = sum s^k g_k over several arrays, three ways, one answer."""
+    from veil.mpc import _prg
+    from veil.mpc.protocols import _active_maths
+
+    rng = Csprng(seed=bytes(32))
+    values = [F.random(5, rng), F.random(0, rng), F.random(7, rng)]
+    tags = [F.random(5, rng), F.random(0, rng), F.random(7, rng)]
+    coin = b"\x05" * 32
+    s = int(_prg.derive(F, coin, 0, 1, 1)[0])
+    flat_v = [int(x) for v in values for x in v]
+    flat_g = [int(x) for g in tags for x in g]
+    expected = (
+        sum(x * pow(s, k, F.p) for k, x in enumerate(flat_v)) % F.p,
+        sum(x * pow(s, k, F.p) for k, x in enumerate(flat_g)) % F.p,
+    )
+    assert _active_maths.check_sums(F, coin, values, tags) == expected
+    monkeypatch.setattr(_active_maths, "numba", None)
+    assert _active_maths.check_sums(F, coin, values, tags) == expected

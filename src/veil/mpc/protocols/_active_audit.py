@@ -44,7 +44,7 @@ from veil.field import FieldArray
 from veil.mpc.protocols._active_ctx import Context, Tagged, scalar, tagged
 from veil.mpc.protocols._active_deal import Dealt, deal, reveal
 from veil.mpc.protocols._active_deliver import deliver
-from veil.mpc.protocols._active_maths import coefficients, consistent, interpolate_at_zero
+from veil.mpc.protocols._active_maths import check_sums, consistent, interpolate_at_zero
 from veil.mpc.protocols._plans import reshare_weights
 from veil.sharing.shamir import evaluation_matrix
 
@@ -308,12 +308,9 @@ def _u_w(
     c_shares: Sequence[FieldArray],
     rc_shares: Sequence[FieldArray],
 ) -> tuple[int, int]:
-    """Return ``U = sum_k c_k tag_k`` and ``W = sum_k c_k value_k`` over every checked pair."""
-    field = ctx.field
-    big_v = np.concatenate([x.reshape(-1) for x in [*values, *c_shares]])
-    big_t = np.concatenate([x.reshape(-1) for x in [*tags, *rc_shares]])
-    c = coefficients(field, coin, big_v.size)
-    return int(field.sum(field.mul(c, big_t))), int(field.sum(field.mul(c, big_v)))
+    """Return ``U = sum_k s^k tag_k`` and ``W = sum_k s^k value_k`` over every checked pair."""
+    w, u = check_sums(ctx.field, coin, [*values, *c_shares], [*tags, *rc_shares])
+    return u, w
 
 
 def _flatten(ctx: Context, parts: Sequence[FieldArray], tags: int) -> FieldArray:

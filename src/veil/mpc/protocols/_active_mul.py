@@ -37,16 +37,17 @@ import hashlib
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from math import prod
 from typing import Any
 
 import numpy as np
 
 from veil.field import FieldArray
 from veil.mpc import _prg
-from veil.mpc._kernels import combine, deal, multiply
+from veil.mpc._kernels import combine, deal
 from veil.mpc.protocols._active_audit import TripleSpec, audited_batch, bilinear
 from veil.mpc.protocols._active_ctx import Context, Tagged, plain, tagged
-from veil.mpc.protocols._active_maths import coefficients, consistent, interpolate_at_zero
+from veil.mpc.protocols._active_maths import check_sums, consistent, interpolate_at_zero
 from veil.mpc.protocols._active_open import open_shares
 from veil.mpc.protocols._plans import deal_plan, reshare_weights
 
@@ -79,6 +80,12 @@ class Multiplier:
         self._tasks: set[asyncio.Task[None]] = set()
         self.resharers = list(range(2 * ctx.t + 1))
         self.weight = reshare_weights(ctx.p, ctx.t)
+        # the re-sharers that send this party its share explicitly (the others derive it)
+        self._sources = [
+            r
+            for r in self.resharers
+            if r != ctx.me and ctx.me in deal_plan(ctx.p, ctx.n, ctx.t, r).targets
+        ]
 
     # ----- submitting a gate ----------------------------------------------------------------------
 
@@ -89,40 +96,37 @@ class Multiplier:
         if x.tag is None or y.tag is None:  # pragma: no cover - the suite tags every share
             raise ValueError("a multiplication operand has no tag")
         xv, yv = plain(x), plain(y)
+        half = prod(shape)
+        flat = np.empty(2 * half, dtype=np.uint64)  # [x·y, (r·x)·y]: re-shared together
         if op == "mul":
-            xb, yb = np.broadcast_arrays(xv, yv)
-            rxb = np.broadcast_to(x.tag, xb.shape)
-            yc = np.ascontiguousarray(yb)
-            d = multiply(field_, np.ascontiguousarray(xb), yc)
-            d2 = multiply(field_, np.ascontiguousarray(rxb), yc)
+            field_.mul(xv, yv, out=flat[:half].reshape(shape))
+            field_.mul(x.tag, yv, out=flat[half:].reshape(shape))
         else:
-            d = np.asarray(field_.dot(xv, yv), dtype=np.uint64)
-            d2 = np.asarray(field_.dot(x.tag, yv), dtype=np.uint64)
+            flat[:half] = np.asarray(field_.dot(xv, yv), dtype=np.uint64).reshape(-1)
+            flat[half:] = np.asarray(field_.dot(x.tag, yv), dtype=np.uint64).reshape(-1)
         if ctx.adversary is not None:  # test harness: a cheater may alter its local products
-            d = ctx.adversary.tamper("product", -1, d.reshape(-1))
-            d2 = ctx.adversary.tamper("tag", -1, d2.reshape(-1))
-        flat = np.concatenate([d.reshape(-1), d2.reshape(-1)])
+            flat[:half] = ctx.adversary.tamper("product", -1, flat[:half])
+            flat[half:] = ctx.adversary.tamper("tag", -1, flat[half:])
         size = flat.size
         label = ctx.rt.next_label()
         own, outgoing = self._reshare_send(label, flat)
         gate = _Gate(op, x, y, shape, os.urandom(32))
         commit = np.frombuffer(hashlib.sha256(gate.seed).digest(), dtype=np.uint64)
-        messages = {
-            j: np.concatenate([commit, outgoing[j]]) if j in outgoing else commit for j in ctx.peers
-        }
-        received = await ctx.exchange("mul", messages, ctx.peers)
+        # the commitment travels as its own part of the round (no copy of the large shares)
+        commits, parts = await asyncio.gather(
+            ctx.exchange("mul/commit", dict.fromkeys(ctx.peers, commit), ctx.peers),
+            ctx.exchange("mul", outgoing, self._sources),
+        )
         for j in ctx.peers:
-            words = received.get(j)
-            if words is None or words.size < _COMMIT_WORDS:
+            words = commits.get(j)
+            if words is None or words.size != _COMMIT_WORDS:
                 gate.faulty = True
                 continue
-            gate.commits[j] = words[:_COMMIT_WORDS].tobytes()
-        parts = {j: w[_COMMIT_WORDS:] for j, w in received.items() if w.size >= _COMMIT_WORDS}
+            gate.commits[j] = words.tobytes()
         result = self._reshare_receive(label, size, own, parts)
         if result is None:
             gate.faulty = True
             result = np.zeros(size, dtype=np.uint64)
-        half = size // 2
         gate.z, gate.rz = result[:half].reshape(shape), result[half:].reshape(shape)
         loop = asyncio.get_running_loop()
         gate.future = loop.create_future()
@@ -214,11 +218,12 @@ class Multiplier:
                     ok = False
             revealed[j] = raw
         coin = hashlib.sha256(b"".join(revealed.get(j, b"") for j in range(n))).digest()
-        zs = np.concatenate([np.asarray(g.z).reshape(-1) for g in gates])
-        rzs = np.concatenate([np.asarray(g.rz).reshape(-1) for g in gates])
-        c = coefficients(field_, coin, zs.size)
-        u = int(field_.sum(field_.mul(c, rzs)))
-        w = int(field_.sum(field_.mul(c, zs)))
+        w, u = check_sums(
+            field_,
+            coin,
+            [np.asarray(g.z) for g in gates],
+            [np.asarray(g.rz) for g in gates],
+        )
         assert alpha.tag is not None
         local = (int(alpha[0]) * u - int(alpha.tag[0]) * w) % p
         label = ctx.rt.next_label()
@@ -229,7 +234,7 @@ class Multiplier:
         messages = {
             j: np.concatenate([outgoing[j], extra]) if j in outgoing else extra for j in ctx.peers
         }
-        received = await ctx.exchange("mul/check", messages, ctx.peers)
+        received = await ctx.exchange("mul/check", messages, ctx.peers)  # everyone sends: extra
         parts: dict[int, FieldArray] = {}
         blinded = {ctx.me: extra}
         for j in ctx.peers:
