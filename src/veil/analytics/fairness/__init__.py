@@ -4,6 +4,14 @@ Plain mode (one party's data). See ``docs/fairness.md``.
 """
 
 from veil.analytics.fairness.audit import AuditResult, GroupingAudit, audit
+from veil.analytics.fairness.constraints import (
+    BoundedGroupLoss,
+    DemographicParity,
+    EqualizedOdds,
+    EqualOpportunity,
+    ErrorRateParity,
+    make_constraint,
+)
 from veil.analytics.fairness.metrics import (
     DISPARITIES,
     RATES,
@@ -18,14 +26,24 @@ from veil.analytics.fairness.metrics import (
     predictive_parity_ratio,
 )
 from veil.analytics.fairness.noise import CountMechanism, DiscreteLaplaceCounts, count_mechanism
+from veil.analytics.fairness.postprocess import ThresholdOptimizer
+from veil.analytics.fairness.reductions import ExponentiatedGradient, MixtureClassifier
 
 __all__ = [
     "DISPARITIES",
     "RATES",
     "AuditResult",
+    "BoundedGroupLoss",
     "CountMechanism",
+    "DemographicParity",
     "DiscreteLaplaceCounts",
+    "EqualOpportunity",
+    "EqualizedOdds",
+    "ErrorRateParity",
+    "ExponentiatedGradient",
     "GroupingAudit",
+    "MixtureClassifier",
+    "ThresholdOptimizer",
     "audit",
     "count_mechanism",
     "demographic_parity_difference",
@@ -34,6 +52,7 @@ __all__ = [
     "equal_opportunity_ratio",
     "equalized_odds_difference",
     "equalized_odds_ratio",
+    "make_constraint",
     "metrics_by_group",
     "predictive_parity_difference",
     "predictive_parity_ratio",
