@@ -67,24 +67,30 @@ class Lambdas:
 class UnitDistances:
     """Leave-one-period-out RMS outcome distances between units, ``d_{−t}(j, i)``.
 
-    Sums over commonly untreated periods are computed once (``O(N² T)``); leaving out period
-    ``t`` subtracts that period's term.
+    Sums over commonly untreated periods are computed once with matrix products (``O(N² T)``);
+    leaving out period ``t`` subtracts that period's term.
     """
 
     def __init__(self, Y: np.ndarray, W: np.ndarray) -> None:
-        M = 1.0 - W
-        self.diff2 = (Y[:, None, :] - Y[None, :, :]) ** 2  # (j, i, u)
-        self.common = M[:, None, :] * M[None, :, :]
-        self.sq = np.einsum("jiu,jiu->ji", self.diff2, self.common)
-        self.count = self.common.sum(axis=2)
+        M = 1.0 - np.asarray(W, dtype=float)
+        Y = np.asarray(Y, dtype=float)
+        self.Y, self.M = Y, M
+        MY, MY2 = M * Y, M * Y * Y
+        # Σ_u m_ju m_iu (Y_ju − Y_iu)² = (MY²)M' + M(MY²)' − 2 (MY)(MY)'
+        self.sq = np.maximum(MY2 @ M.T + M @ MY2.T - 2.0 * (MY @ MY.T), 0.0)  # (j, i)
+        self.count = M @ M.T
 
     def for_cells(self, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return ``(d, ok)``, each of shape ``(B, N)``: ``d[b, j] = d_{−t_b}(j, i_b)``.
 
         ``ok`` is False where unit ``j`` shares no untreated period with ``i_b`` besides ``t_b``.
         """
-        sq = self.sq[:, rows].T - (self.diff2[:, rows, cols] * self.common[:, rows, cols]).T
-        cnt = self.count[:, rows].T - self.common[:, rows, cols].T
+        m_t = self.M[:, cols].T  # (B, N): m_{j t_b}
+        both = m_t * self.M[rows, cols][:, None]  # m_{j t} m_{i t}
+        y_t = self.Y[:, cols].T
+        gap = (y_t - self.Y[rows, cols][:, None]) ** 2
+        sq = self.sq[:, rows].T - both * gap
+        cnt = self.count[:, rows].T - both
         ok = cnt > 0.5
         d = np.sqrt(np.maximum(np.divide(sq, cnt, out=np.zeros_like(sq), where=ok), 0.0))
         return d, ok
@@ -280,13 +286,15 @@ def loo_criterion(
     warm: CellFits | None = None,
     keep_state: bool = False,
     tol: float = 1e-4,
+    cells: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[float, CellFits]:
     """Return ``Q(λ) = Σ_{W_it=0} τ̂^{loo}_it(λ)²`` ([TROP] eq. 5) and the per-cell fits.
 
     Control cells whose leave-one-out fit is not identified (their unit or period has no other
-    weighted untreated cell) are skipped; ``CellFits.tau`` is NaN there.
+    weighted untreated cell) are skipped; ``CellFits.tau`` is NaN there. ``cells`` restricts the
+    sum to the given control cells.
     """
-    rows, cols = np.nonzero(W == 0)
+    rows, cols = np.nonzero(W == 0) if cells is None else cells
     fits = fit_cells(
         Y,
         W,
@@ -416,6 +424,7 @@ def tune(
     max_cycles: int = 10,
     tol: float = 1e-4,
     progress: Callable[[int, int], None] | None = None,
+    max_cells: int | None = None,
 ) -> TuningResult:
     """Choose ``(λ_time, λ_unit, λ_nn)`` by leave-one-out cross-validation ([TROP] eq. 4–5).
 
@@ -432,7 +441,8 @@ def tune(
 
     Every ``Q`` evaluation is memoised; fits with a finite ``λ_nn`` start from the stored
     solution of the nearest evaluated point. Coordinates named in ``fixed`` (``"time"``,
-    ``"unit"``, ``"nn"``) keep the given value and are not searched.
+    ``"unit"``, ``"nn"``) keep the given value and are not searched. ``max_cells`` replaces the
+    sum over all control cells by a sum over a fixed random subset of that many (seed 0).
     """
     start = time.perf_counter()
     dist = UnitDistances(Y, W)
@@ -445,6 +455,10 @@ def tune(
         unit=(fixed["unit"],) if "unit" in fixed else grids.unit,
         nn=(fixed["nn"],) if "nn" in fixed else grids.nn,
     )
+    cells = np.nonzero(W == 0)
+    if max_cells is not None and cells[0].size > max_cells:
+        pick = np.sort(np.random.default_rng(0).choice(cells[0].size, max_cells, replace=False))
+        cells = (cells[0][pick], cells[1][pick])
     memo: dict[tuple[float, float, float], float] = {}
     states: dict[tuple[float, float, float], CellFits] = {}
     path: list[tuple[Lambdas, float]] = []
@@ -475,7 +489,7 @@ def tune(
         warm = nearest_state(key) if finite else None
         q, fits = loo_criterion(
             Y, W, lam, X=X, dist=dist, normalize=normalize, square=square, warm=warm,
-            keep_state=finite, tol=tol,
+            keep_state=finite, tol=tol, cells=cells,
         )  # fmt: skip
         n_cells = int(np.isfinite(fits.tau).sum())
         memo[key] = q

@@ -47,7 +47,14 @@ from veil.analytics.causal.panel import PanelData
 from veil.analytics.causal.results import CausalResult
 from veil.errors import EstimationError
 
-__all__ = ["MCFit", "MatrixCompletion", "mcnnm_cv", "mcnnm_fit", "mcnnm_lambda_path"]
+__all__ = [
+    "MCFit",
+    "MatrixCompletion",
+    "mcnnm_cv",
+    "mcnnm_fit",
+    "mcnnm_lambda_max",
+    "mcnnm_lambda_path",
+]
 
 
 @dataclass(frozen=True)
@@ -110,6 +117,15 @@ class MCCVResult:
 # ---------------------------------------------------------------------------- the solver
 
 
+def _check_observed(obs: np.ndarray) -> None:
+    if not (obs.any(axis=1).all() and obs.any(axis=0).all()):
+        raise EstimationError(
+            "matrix completion needs at least one untreated cell in every unit and period",
+            field="treatment",
+            hint="drop units or periods that are treated throughout",
+        )
+
+
 class _State:
     """Batched CD state: ``B`` problems sharing ``Y`` and ``X`` with their own masks."""
 
@@ -120,11 +136,7 @@ class _State:
         self.row_n = self.mask.sum(axis=2)
         self.col_n = self.mask.sum(axis=1)
         if np.any(self.row_n == 0) or np.any(self.col_n == 0):
-            raise EstimationError(
-                "matrix completion needs at least one untreated cell in every unit and period",
-                field="treatment",
-                hint="drop units or periods that are treated throughout",
-            )
+            _check_observed(np.zeros((1, 1), dtype=bool))  # raises
         self.X = X
         B, N, T = self.mask.shape
         self.K = 0 if X is None else X.shape[2]
@@ -195,6 +207,13 @@ class _State:
             if not active.any():
                 return it
         return max_iter
+
+
+def mcnnm_lambda_max(Y: np.ndarray, mask: np.ndarray, *, X: np.ndarray | None = None) -> float:
+    """Return ``λ_max = 2 σ₁(P_O(Y − Γ1' − 1Δ' − Xγ)) / |O|``: the smallest ``λ`` with ``L̂ = 0``."""
+    st = _State(np.asarray(Y, dtype=float), np.asarray(mask)[None], X)
+    st.initialize()
+    return float(st.lambda_max()[0])
 
 
 def mcnnm_lambda_path(lam_max: float, n_lambda: int) -> np.ndarray:
@@ -328,9 +347,11 @@ class MatrixCompletion(PanelEstimator):
     train_ratio : float, default=0.8
         Share of observed cells in each fold's training set.
     max_iter : int, default=1000
-        Sweeps per ``λ`` in the final fit.
+        Sweeps per ``λ`` in the final fit along the cross-validation path.
     tol : float, default=1e-5
-        Relative objective decrease that ends a ``λ``.
+        Relative objective decrease that ends a ``λ`` ([MCPanel]'s rule). A fixed ``penalty`` is
+        instead solved to a tight tolerance by the accelerated solver of
+        :mod:`veil.analytics.causal._lowrank` (same objective).
     se : str or None, default=None
         Variance method (``"placebo"``, ``"bootstrap"``, ``"conditional"`` ...). Replicates reuse
         the ``λ`` chosen on the data.
@@ -398,6 +419,7 @@ class MatrixCompletion(PanelEstimator):
 
     def _fit(self, panel: PanelData) -> CausalResult:
         obs = panel.W == 0
+        _check_observed(obs)
         details: dict[str, Any] = {}
         if self.penalty is None:
             rng = self.random_state
@@ -428,7 +450,8 @@ class MatrixCompletion(PanelEstimator):
         return build_result(self, panel, Y0[treated], details=details)
 
     def _att(self, panel: PanelData) -> float:
-        lam = getattr(self, "lambda_selected_", None)
+        _check_observed(panel.W == 0)
+        lam = self.penalty if self.penalty is not None else getattr(self, "lambda_selected_", None)
         if lam is None:
             return self._fit(panel).att
         fit = _fit_fixed(panel, float(lam), self.max_iter, self.tol)
@@ -437,11 +460,23 @@ class MatrixCompletion(PanelEstimator):
 
 
 def _fit_fixed(panel: PanelData, lam: float, max_iter: int, tol: float) -> MCFit:
-    # A fixed penalty is reached along MCPanel's path from λ_max (warm starts): better conditioned
-    # than a cold start at a small λ.
-    obs = panel.W == 0
-    st = _State(panel.Y, obs[None], panel.X)
-    st.initialize()
-    lmax = float(st.lambda_max()[0])
-    path = [v for v in mcnnm_lambda_path(lmax, 20) if v > lam] + [lam]
-    return mcnnm_fit(panel.Y, obs, path, X=panel.X, max_iter=max_iter, tol=tol)
+    """Solve MC-NNM at a fixed penalty to tight tolerance (accelerated solver shared with TROP).
+
+    MCPanel's coordinate descent stops on a small relative decrease of the objective, which along
+    a cold start can leave ``τ̂`` visibly unconverged; a fixed penalty is therefore solved with
+    :func:`~veil.analytics.causal._lowrank.fit_twfe_lowrank` (same objective times ``|O|``).
+    """
+    from veil.analytics.causal._lowrank import fit_twfe_lowrank
+
+    obs = (panel.W == 0).astype(float)
+    sd = float(np.std(panel.Y[obs > 0])) or 1.0
+    fit = fit_twfe_lowrank(
+        panel.Y, obs[None], lam * obs.sum(), X=panel.X,
+        tol=1e-7 * sd / (1.0 + float(np.abs(panel.Y).max())), max_iter=max(max_iter, 5000),
+    )  # fmt: skip
+    alpha, beta = fit.alpha[0], fit.beta[0]
+    gamma = fit.gamma[0] if fit.gamma is not None else np.zeros(0)
+    return MCFit(
+        L=fit.L[0], unit_effects=alpha, time_effects=beta, gamma=gamma, lam=lam,
+        n_iter=int(fit.n_iter[0]),
+    )  # fmt: skip

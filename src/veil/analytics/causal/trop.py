@@ -69,6 +69,9 @@ class TROP(PanelEstimator):
         Solver tolerance for the final per-cell fits, relative to the outcome's sd.
     tuning_tol : float, default=1e-4
         Solver tolerance for the leave-one-out fits during tuning.
+    max_loo_cells : int or None, default=None
+        ``None`` (default) sums the criterion over every control cell, as the paper does; an
+        integer uses a fixed random subset of that many control cells (for large panels).
     se : str or None, default=None
         Variance method; ``"stratified_bootstrap"`` is [TROP] Alg. 3. Replicates keep the ``λ``
         chosen on the data.
@@ -108,6 +111,7 @@ class TROP(PanelEstimator):
         "normalize_weights": [bool],
         "tol": [Interval(float, 0, None, closed="neither")],
         "tuning_tol": [Interval(float, 0, None, closed="neither")],
+        "max_loo_cells": [None, Interval(int, 10, None)],
     }
 
     def __init__(
@@ -119,6 +123,7 @@ class TROP(PanelEstimator):
         normalize_weights: bool = False,
         tol: float = 1e-7,
         tuning_tol: float = 1e-4,
+        max_loo_cells: int | None = None,
         se: str | None = None,
         n_replications: int = 200,
         random_state: int | np.random.Generator | None = 0,
@@ -129,6 +134,7 @@ class TROP(PanelEstimator):
         self.normalize_weights = normalize_weights
         self.tol = tol
         self.tuning_tol = tuning_tol
+        self.max_loo_cells = max_loo_cells
         self.se = se
         self.n_replications = n_replications
         self.random_state = random_state
@@ -145,6 +151,7 @@ class TROP(PanelEstimator):
         tuning = core.tune(
             panel.Y, panel.W.astype(float), X=panel.X, fixed=fixed,
             normalize=self.normalize_weights, tol=self.tuning_tol, progress=progress,
+            max_cells=self.max_loo_cells,
         )  # fmt: skip
         return tuning.lambdas, tuning
 
@@ -246,7 +253,10 @@ class TROP(PanelEstimator):
         self, panels: Sequence[PanelData], progress: ProgressCallback | None = None
     ) -> np.ndarray:
         """Return the ATT of each replicate panel at the ``λ`` chosen on the data (one batch)."""
+        given = (self.lambda_time, self.lambda_unit, self.lambda_nn)
         lam_t = getattr(self, "lambdas_", None)
+        if all(v is not None for v in given):
+            lam_t = tuple(float(v) for v in given)  # type: ignore[arg-type]
         if lam_t is None:
             out = np.array([self._fit(p).att for p in panels])
         else:
