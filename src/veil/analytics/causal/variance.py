@@ -14,7 +14,9 @@ Built in (each says what it treats as exchangeable, i.e. which variance it targe
                ``se = sd(τ̂_b)`` (population sd). Units exchangeable. Needs ``N0 > N1``.
 ``time_placebo`` Keep the pre-treatment periods only and move the treatment window of the
                treated units back to every earlier start with at least 2 prior periods;
-               ``se = sd(τ̂_s)``. Periods exchangeable (treated units' variance over time).
+               ``se = sqrt(mean τ̂_s²)`` — not centred: the true placebo effect is 0, and the
+               few, overlapping windows would hide a systematic pre-period gap. Periods
+               exchangeable (the treated units' variance over time).
 ``jackknife``  Leave one unit out ([SDID] Alg. 3); ``se = sqrt((n−1)/n · Σ(τ̂_(i) − τ̄)²)``.
                Needs at least two treated units. SDID keeps its weights fixed, as in the paper.
 ``bootstrap``  Unit bootstrap ([SDID] Alg. 2): draw ``N`` units with replacement (redraw if
@@ -183,7 +185,7 @@ def placebo_variance(
         method="placebo",
         replicates=atts,
         target=VARIANCE_TARGETS["placebo"],
-        details={"n_controls": n0, "n_treated_units": n1},
+        details={"n_controls": n0, "n_treated_units": n1, "mean": float(np.nanmean(atts))},
     )
 
 
@@ -232,12 +234,16 @@ def time_placebo_variance(
             )
         )
     atts = estimator._att_batch(panels, ctx.progress)
+    finite = atts[np.isfinite(atts)]
     return VarianceEstimate(
-        se=_sd(atts),
+        se=float(np.sqrt(np.mean(finite**2))) if finite.size >= 2 else math.nan,
         method="time_placebo",
         replicates=atts,
         target=VARIANCE_TARGETS["time_placebo"],
-        details={"placebo_starts": [panel.times[s] for s in starts]},
+        details={
+            "placebo_starts": [_label(panel.times[s]) for s in starts],
+            "mean": float(np.mean(finite)) if finite.size else math.nan,
+        },
     )
 
 
@@ -315,3 +321,7 @@ def regression_variance(
         target=VARIANCE_TARGETS["regression"],
         details=details,
     )
+
+
+def _label(value: object) -> object:
+    return value.item() if isinstance(value, np.generic) else value
