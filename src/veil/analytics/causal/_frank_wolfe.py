@@ -30,7 +30,7 @@ import numpy as np
 try:  # pragma: no cover - exercised when numba is installed (it is a dependency)
     import numba
 except ImportError:  # pragma: no cover
-    numba = None
+    numba = None  # type: ignore[assignment]
 
 __all__ = ["HAVE_NUMBA", "fw_simplex", "fw_simplex_numpy", "sparsify"]
 

@@ -98,7 +98,7 @@ def _placebo200(cls_name: str) -> Benchmark:
         from veil.analytics.causal import ESTIMATORS
 
         panel = _prop99()
-        cls = ESTIMATORS[cls_name]
+        cls: Any = ESTIMATORS[cls_name]
         cls().fit(panel)  # warm-up: loads the compiled kernel from cache (or compiles it)
         return {
             f"{cls_name}_placebo200_s": median_seconds(
@@ -121,7 +121,7 @@ def _sdid_large(repeat: int, progress: Callable[[str], None]) -> dict[str, float
     from veil.analytics.causal import ESTIMATORS
 
     panel = large_panel()
-    est = ESTIMATORS["sdid"]
+    est: Any = ESTIMATORS["sdid"]
     seconds = median_seconds(lambda: est().fit(panel), repeat)
     tracemalloc.start()
     est().fit(panel)

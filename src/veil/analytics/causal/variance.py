@@ -164,7 +164,7 @@ def placebo_variance(
         )
     W_treated = panel.W[treated]
     X = None if panel.X is None else panel.X[controls]
-    panels = []
+    panels: list[PanelData] = []
     for _ in range(ctx.n_replications):
         pick = ctx.rng.choice(n0, size=n1, replace=False)
         W = np.zeros((n0, panel.n_periods), dtype=np.int8)
@@ -218,7 +218,7 @@ def time_placebo_variance(
             field="se",
             hint="use se='placebo' (unit placebo) instead",
         )
-    panels = []
+    panels: list[PanelData] = []
     for s in starts:
         W = np.zeros((panel.n_units, s + t1), dtype=np.int8)
         W[treated, s:] = 1
@@ -275,7 +275,7 @@ def bootstrap_variance(
     """Unit bootstrap: resample whole unit trajectories with replacement, re-estimate."""
     n = panel.n_units
     treated = panel.treated_units
-    panels = []
+    panels: list[PanelData] = []
     redraws = 0
     while len(panels) < ctx.n_replications:
         rows = np.sort(ctx.rng.integers(0, n, size=n))
