@@ -314,7 +314,7 @@ def regression_variance(
             field="se",
             hint="regression-based variance is defined for did; use se='placebo' here",
         )
-    se, details = estimator._regression_variance(panel)  # type: ignore[attr-defined]
+    se, details = estimator._regression_variance(panel)
     return VarianceEstimate(
         se=float(se),
         method="regression",
