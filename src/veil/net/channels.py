@@ -150,9 +150,9 @@ class FramedChannel(Channel):
 
     Holds everything transport-independent: framing, sequence numbers, tag checks, deadlines and
     the broken state. A transport supplies the hooks ``_write`` (hand over a frame's buffers),
-    ``_congested`` / ``_drain`` (back-pressure), ``_wait_for_data`` (wait until the decoder may have more bytes or the
-    stream ended), ``_end_error`` (the error for a stream that ended without a close frame) and
-    ``_abort`` / ``_shutdown`` (drop / gracefully close the connection).
+    ``_congested`` / ``_drain`` (back-pressure), ``_wait_for_data`` (wait until the decoder may
+    have more bytes or the stream ended), ``_end_error`` (the error for a stream that ended
+    without a close frame) and ``_abort`` / ``_shutdown`` (drop / close the connection).
 
     Parameters
     ----------

@@ -38,18 +38,23 @@ from veil.net.codec import (
     MIN_FRAME_BYTES,
     OK,
     OVERSIZE,
-    PROBLEMS,
     TRAILING,
     TRUNCATED,
     VERSION,
     check_frame,
     check_header,
-    decode_uint,
+    decode_u16,
+    decode_u32,
+    decode_u64,
     encode_header,
-    encode_uint,
+    encode_u16,
+    encode_u32,
+    encode_u64,
     frame,
     frame_size,
     unframe,
+    unframe_fields,
+    unframe_parts,
 )
 
 __all__ = [
@@ -76,13 +81,29 @@ __all__ = [
     "check_frame",
     "check_header",
     "compute_mac",
-    "decode_uint",
+    "decode_u16",
+    "decode_u32",
+    "decode_u64",
     "encode_header",
-    "encode_uint",
+    "encode_u16",
+    "encode_u32",
+    "encode_u64",
     "frame",
     "frame_size",
     "unframe",
+    "unframe_fields",
+    "unframe_parts",
 ]
+
+#: What each result code of the codec means, for error messages.
+PROBLEMS = {
+    TRUNCATED: "is truncated",
+    BAD_VERSION: "has an unknown format version",
+    BAD_KIND: "has an unknown kind",
+    OVERSIZE: "is larger than the frame size limit",
+    BAD_LENGTH: "has a length too small for its own header, tag and MAC",
+    TRAILING: "is followed by extra bytes",
+}
 
 # ---------------------------------------------------------------------------------------------
 # Authentication
@@ -313,6 +334,8 @@ class FrameDecoder:
         self._key = key
         self._head = bytearray()
         self._header = b""
+        self._kind = KIND_DATA
+        self._sequence = 0
         self._body: memoryview | None = None
         self._filled = 0
         self._ready: list[Frame] = []
@@ -471,7 +494,7 @@ class FrameDecoder:
         """Check a frame's header; return its body size, or -1 after recording the error."""
         code = check_header(header, self.max_frame_bytes)
         if code != OK:
-            size = LENGTH_BYTES + decode_uint(header, 0, 4)
+            size = LENGTH_BYTES + decode_u32(header, 0)
             extra = f" ({size} > {self.max_frame_bytes} bytes)" if code == OVERSIZE else ""
             self._fail(
                 f"frame {self.expected_sequence} from party {self.peer} to party {self.local} "
@@ -485,9 +508,8 @@ class FrameDecoder:
                 "after-close",
             )
             return -1
-        sender = decode_uint(header, 6, 2)
-        receiver = decode_uint(header, 8, 2)
-        session = decode_uint(header, 10, 8)
+        kind, sender, receiver, session, sequence = unframe_fields(header)
+        self._kind, self._sequence = kind, sequence
         if sender != self.peer or receiver != self.local:
             self._fail(
                 f"a frame on the channel from party {self.peer} to party {self.local} claims to "
@@ -502,7 +524,7 @@ class FrameDecoder:
                 "wrong-session",
             )
             return -1
-        return LENGTH_BYTES + decode_uint(header, 0, 4) - HEADER_BYTES
+        return LENGTH_BYTES + decode_u32(header, 0) - HEADER_BYTES
 
     def _close(self, header: bytes, body: memoryview) -> None:
         """Authenticate a complete frame and queue it, or record the error."""
@@ -513,7 +535,7 @@ class FrameDecoder:
             expected = hmac.digest(self._key, header + view[:mac_start], "sha256")
         else:
             expected = compute_mac(self._key, header, view[:mac_start])
-        sequence = decode_uint(header, 18, 8)
+        sequence = self._sequence
         if not hmac.compare_digest(expected, view[mac_start:]):
             self._fail(
                 f"frame {sequence} from party {self.peer} to party {self.local} fails its "
@@ -534,7 +556,7 @@ class FrameDecoder:
                 problem,
             )
             return
-        tag_end = decode_uint(header, 26, 1)
+        tag_end = header[26]
         try:
             tag = bytes(view[:tag_end]).decode("utf-8")
         except UnicodeDecodeError:
@@ -543,7 +565,7 @@ class FrameDecoder:
             )
             return
         self.expected_sequence += 1
-        kind = decode_uint(header, 5, 1)
+        kind = self._kind
         if kind == KIND_CLOSE:
             self._closed_by_peer = True
         self._ready.append(
