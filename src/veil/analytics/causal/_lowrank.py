@@ -62,14 +62,17 @@ class WeightedProjector:
         R = w.sum(axis=2)
         C = w.sum(axis=1)
         self.r_inv = np.divide(1.0, R, out=np.zeros_like(R), where=R > 0)
-        S = -np.einsum("bjs,bj,bju->bsu", w, self.r_inv, w, optimize=True)
+        S = -np.matmul((w * self.r_inv[:, :, None]).transpose(0, 2, 1), w)
         T = w.shape[2]
         idx = np.arange(T)
         S[:, idx, idx] += C
         scale = np.maximum(C.mean(axis=1), _EPS)
         S += (scale / T)[:, None, None]
         S[:, idx, idx] += np.where(C > 0, _EPS * scale[:, None], 1.0)
-        self.m = np.linalg.inv(S)
+        # Factorised lazily: one projection (λ = inf) needs a solve, repeated ones an inverse.
+        self.S = S
+        self.m: np.ndarray | None = None
+        self._solves = 0
         self.X = X
         self.Xt: np.ndarray | None = None
         self.g_inv: np.ndarray | None = None
@@ -93,7 +96,13 @@ class WeightedProjector:
         ra = wz.sum(axis=2)
         cb = wz.sum(axis=1)
         rhs = cb - np.matmul((ra * self.r_inv)[:, None, :], self.w)[:, 0, :]
-        beta = np.matmul(self.m, rhs[:, :, None])[:, :, 0]
+        if self.m is None and self._solves == 0:
+            self._solves = 1
+            beta = np.linalg.solve(self.S, rhs[:, :, None])[:, :, 0]
+        else:
+            if self.m is None:
+                self.m = np.linalg.inv(self.S)
+            beta = np.matmul(self.m, rhs[:, :, None])[:, :, 0]
         alpha = (ra - np.matmul(self.w, beta[:, :, None])[:, :, 0]) * self.r_inv
         return alpha, beta
 
@@ -101,8 +110,21 @@ class WeightedProjector:
         alpha, beta = self._fe(Z)
         return alpha[:, :, None] + beta[:, None, :]
 
+    def coef(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Return ``(α, β, γ)`` for data ``Z`` without forming the fitted matrix."""
+        Z = np.broadcast_to(Z, self.w.shape)
+        if self.Xt is None:
+            alpha, beta = self._fe(Z)
+            return alpha, beta, None
+        assert self.g_inv is not None
+        xz = np.einsum("bjs,bjsk,bjs->bk", self.w, self.Xt, Z, optimize=True)
+        gamma = np.einsum("bkl,bl->bk", self.g_inv, xz)
+        alpha, beta = self._fe(Z - np.einsum("bjsk,bk->bjs", self.Xb, gamma))
+        return alpha, beta, gamma
+
     def fit(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
         """Return ``(α (B,N), β (B,T), γ (B,K) or None, fitted (B,N,T))`` for data ``Z``."""
+        Z = np.broadcast_to(Z, self.w.shape)
         gamma = None
         if self.Xt is None:
             alpha, beta = self._fe(Z)
@@ -121,7 +143,9 @@ class WeightedProjector:
         out = object.__new__(WeightedProjector)
         out.w = self.w[rows]
         out.r_inv = self.r_inv[rows]
-        out.m = self.m[rows]
+        out.S = self.S[rows]
+        out.m = None if self.m is None else self.m[rows]
+        out._solves = self._solves
         out.X = self.X
         out.Xt = None if self.Xt is None else self.Xt[rows]
         out.g_inv = None if self.g_inv is None else self.g_inv[rows]
@@ -144,8 +168,6 @@ class LowRankFit:
         Covariate coefficients.
     L : ndarray of shape (B, N, T)
         Low-rank part (zeros when ``λ = inf``).
-    fitted : ndarray of shape (B, N, T)
-        ``α_j + β_s + X_js·γ + L_js`` in every cell (also the unweighted ones).
     n_iter : ndarray of shape (B,)
         Proximal-gradient iterations used.
     converged : ndarray of shape (B,), bool
@@ -160,11 +182,30 @@ class LowRankFit:
     beta: np.ndarray
     gamma: np.ndarray | None
     L: np.ndarray
-    fitted: np.ndarray
     n_iter: np.ndarray
     converged: np.ndarray
     rank: np.ndarray
     basis: np.ndarray
+    X: np.ndarray | None = None
+
+    @property
+    def fitted(self) -> np.ndarray:
+        """``α_j + β_s + X_js·γ + L_js`` in every cell, shape ``(B, N, T)`` (also unweighted cells)."""
+        out = self.alpha[:, :, None] + self.beta[:, None, :] + self.L
+        if self.X is not None and self.gamma is not None:
+            Xb = self.X if self.X.ndim == 4 else self.X[None]
+            out = out + np.einsum("bjsk,bk->bjs", np.broadcast_to(Xb, (*out.shape, Xb.shape[-1])),
+                                  self.gamma)  # fmt: skip
+        return out
+
+    def at(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Return the fitted value of cell ``(rows[b], cols[b])`` of problem ``b``, shape ``(B,)``."""
+        b = np.arange(rows.size)
+        out = self.alpha[b, rows] + self.beta[b, cols] + self.L[b, rows, cols]
+        if self.X is not None and self.gamma is not None:
+            x = self.X[rows, cols] if self.X.ndim == 3 else self.X[b, rows, cols]
+            out = out + np.einsum("bk,bk->b", x, self.gamma)
+        return out
 
 
 def _orthonormalize(A: np.ndarray) -> np.ndarray:
@@ -263,7 +304,9 @@ def fit_twfe_lowrank(
     w = np.asarray(w, dtype=float)
     B, N, T = w.shape
     kmax = min(N, T)
-    Yb = np.broadcast_to(np.asarray(Y, dtype=float), w.shape)
+    Y = np.asarray(Y, dtype=float)
+    shared = Y.ndim == 2
+    Yb = np.broadcast_to(Y, w.shape)
     lam_b = np.broadcast_to(np.asarray(lam, dtype=float), (B,)).copy()
     proj = projector if projector is not None else WeightedProjector(w, X)
     L = np.zeros(w.shape) if L0 is None else np.array(L0, dtype=float, copy=True)
@@ -275,7 +318,8 @@ def fit_twfe_lowrank(
     if finite.any() and L0 is None:
         # L = 0 is optimal where λ ≥ λ_max = 2‖w ⊙ E₀‖₂ (E₀: residual of the fixed-effects fit).
         cand = np.flatnonzero(finite)
-        E0 = Yb[cand] - proj.take(cand).fit(Yb[cand])[3]
+        Yc = Y if shared else Y[cand]
+        E0 = Yc - proj.take(cand).fit(Yc)[3]
         lmax = 2.0 * np.linalg.svd(w[cand] * E0, compute_uv=False)[:, 0]
         finite[cand[lam_b[cand] >= lmax]] = False
     k = min(kmax, max(oversample + 1, 2))
@@ -285,16 +329,17 @@ def fit_twfe_lowrank(
     active = np.flatnonzero(finite)
     if active.size:
         wmax = np.maximum(w.reshape(B, -1).max(axis=1), _EPS)
-        scale = 1.0 + np.abs(Yb).reshape(B, -1).max(axis=1)
+        scale = 1.0 + (np.abs(Y).max() if shared else np.abs(Y).reshape(B, -1).max(axis=1))
+        scale = np.broadcast_to(scale, (B,))
         converged[active] = False
         ps = proj.take(active)
         La = L[active]
-        basis = _initial_basis(Yb[active], ps, basis0, active, k)
+        basis = _initial_basis(Yb[active[:1]], ps, basis0, active, k)
         V = La.copy()
         t = np.ones(active.size)
         ratio = w[active] / wmax[active][:, None, None]
         kappa = lam_b[active] / (2.0 * wmax[active])
-        Ya = Yb[active]
+        Ya = Y if shared else Y[active]
         sc = scale[active]
         for it in range(1, max_iter + 1):
             # Gradient step at the extrapolated point V (in place: these arrays are B·N·T).
@@ -339,18 +384,19 @@ def fit_twfe_lowrank(
                 active = active[keep]
                 ps = ps.take(np.flatnonzero(keep))
                 La, V, t, basis = La[keep], V[keep], t[keep], basis[keep]
-                ratio, kappa, Ya, sc = ratio[keep], kappa[keep], Ya[keep], sc[keep]
-    alpha, beta, gamma, fe = proj.fit(Yb - L)
+                ratio, kappa, sc = ratio[keep], kappa[keep], sc[keep]
+                Ya = Ya if shared else Ya[keep]
+    alpha, beta, gamma = proj.coef(Y if shared and not np.isfinite(lam_b).any() else Yb - L)
     return LowRankFit(
         alpha=alpha,
         beta=beta,
         gamma=gamma,
         L=L,
-        fitted=fe + L,
         n_iter=n_iter,
         converged=converged,
         rank=rank,
         basis=basis_all,
+        X=X,
     )
 
 
@@ -361,7 +407,7 @@ def _initial_basis(
     rows: np.ndarray,
     k: int,
 ) -> np.ndarray:
-    B, _, T = Y.shape
+    B, T = rows.size, Y.shape[2]
     if basis0 is not None:
         b0 = basis0[rows] if basis0.ndim == 3 else np.broadcast_to(basis0, (B, *basis0.shape))
         b0 = b0[:, :, :k]
@@ -369,7 +415,7 @@ def _initial_basis(
             b0 = _grow(np.array(b0), k)
         return _orthonormalize(np.array(b0, dtype=float) + _jitter(B, T, k, 1e-8))
     # Shared start: right singular vectors of the first problem's weighted residual.
-    E = Y[:1] - proj.take(np.array([0])).fit(Y[:1])[3]
+    E = Y - proj.take(np.array([0])).fit(Y)[3]
     _, _, Vt = np.linalg.svd(proj.w[:1] * E, full_matrices=False)
     start = Vt[0, :k, :].T
     return _orthonormalize(np.broadcast_to(start, (B, T, k)) + _jitter(B, T, k, 1e-6))

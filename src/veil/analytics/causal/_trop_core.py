@@ -241,9 +241,8 @@ def fit_cells(
         fit: LowRankFit = fit_twfe_lowrank(
             Y, w, lambdas.nn, X=X, L0=L0, basis0=basis0, tol=tol_solver, max_iter=max_iter
         )
-        b = np.arange(idx.size)
         ri, ci = r[idx], c[idx]
-        yhat = fit.fitted[b, ri, ci]
+        yhat = fit.at(ri, ci)
         sel = np.arange(B)[chunk][idx]
         cf[sel] = yhat
         tau[sel] = Y[ri, ci] - yhat
@@ -677,7 +676,7 @@ def att_many(
             fit = fit_twfe_lowrank(Y_all[sel], w_all[sel], lambdas.nn, tol=tol_solver)
             b = np.arange(sel.size)
             r, c = cells[sel, 0], cells[sel, 1]
-            tau[sel] = Y_all[sel][b, r, c] - fit.fitted[b, r, c]
+            tau[sel] = Y_all[sel][b, r, c] - fit.at(r, c)
         for p in members:
             vals = tau[who == p]
             out[p] = float(np.mean(vals)) if np.all(np.isfinite(vals)) else np.nan
