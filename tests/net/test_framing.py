@@ -227,7 +227,7 @@ def test_the_decoder_agrees_with_unframe(tag: str, payload: bytes) -> None:
     assert (decoded.kind, decoded.sender, decoded.receiver) == (kind, sender, receiver)
     assert (decoded.session, decoded.sequence) == (session, sequence)
     assert (decoded.tag.encode(), bytes(decoded.payload)) == (raw_tag, raw_payload)
-    assert mac == framing.compute_mac(KEY, data[:-MAC_BYTES])
+    assert mac == framing.FrameMac(KEY, SESSION).tag(0, len(data), data[:-MAC_BYTES])
 
 
 def test_a_large_numpy_payload_is_framed_without_copying_and_arrives_intact() -> None:
@@ -372,7 +372,7 @@ def test_data_after_a_close_frame_is_rejected() -> None:
 def test_a_tag_that_is_not_utf8_is_rejected() -> None:
     """A frame whose tag bytes are not UTF-8 is rejected even with a valid MAC."""
     head = framing.encode_header(KIND_DATA, 1, 0, SESSION, 0, 1, 0) + b"\xff"
-    data = head + framing.compute_mac(KEY, head)
+    data = head + framing.FrameMac(KEY, SESSION).tag(0, len(head) + MAC_BYTES, head)
     _, dec = pair()
     assert problem_of(dec, data) == "bad-tag"
 
@@ -413,3 +413,30 @@ def test_frames_round_trip_under_any_key(key: bytes, tag: str, payload: bytes) -
     enc, dec = pair(key=key)
     (got,) = dec.feed(enc.encode_bytes(tag, payload))
     assert (got.tag, bytes(got.payload)) == (tag, payload)
+
+
+@pytest.mark.parametrize("extra", [-1, 0, 1])
+def test_frames_on_both_sides_of_the_mac_switch_round_trip(extra: int) -> None:
+    """Frames just below, at and just above SMALL_FRAME_BYTES (HMAC vs Poly1305) round-trip."""
+    payload = bytes(framing.SMALL_FRAME_BYTES + extra - HEADER_BYTES - 1 - MAC_BYTES)
+    enc, dec = pair()
+    data = enc.encode_bytes("x", payload)
+    assert len(data) == framing.SMALL_FRAME_BYTES + extra
+    (got,) = dec.feed(data)
+    assert bytes(got.payload) == payload
+
+
+def test_a_tampered_large_frame_fails_its_poly1305_tag() -> None:
+    """A flipped bit in a 1 MB payload is caught by the one-time Poly1305 tag."""
+    enc, dec = pair()
+    data = bytearray(enc.encode_bytes("big", bytes(1 << 20)))
+    data[len(data) // 2] ^= 0x10
+    assert problem_of(dec, bytes(data)) == "tampered"
+
+
+def test_a_large_frame_moved_to_another_sequence_number_fails() -> None:
+    """One-time keys depend on the sequence number: an authentic tag is useless elsewhere."""
+    mac = framing.FrameMac(KEY, SESSION)
+    body = bytes(1 << 17)
+    assert mac.tag(0, len(body) + MAC_BYTES, body) != mac.tag(1, len(body) + MAC_BYTES, body)
+    assert mac.tag(0, 100, body[:84]) != mac.tag(0, 100, body[:83] + b"\x01")

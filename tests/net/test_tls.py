@@ -33,6 +33,7 @@ from veil.net.certificates import (
     write_private,
 )
 from veil.net.federation import Federation
+from veil.net.framing import MAC_BYTES
 from veil.net.tls import TlsChannel, connect_mesh, translate_error
 
 pytestmark = pytest.mark.timeout(60)
@@ -312,7 +313,7 @@ def test_a_tampered_frame_inside_tls_is_rejected(tmp_path: Path) -> None:
 
     def forge(ch: TlsChannel) -> bytes:
         frame = bytearray(ch._encoder.encode_bytes("r", b"pay me 100"))
-        frame[-40] ^= 0x01
+        frame[-MAC_BYTES - 1] ^= 0x01  # the payload's last byte
         return bytes(frame)
 
     error = attack(tmp_path, forge)

@@ -13,7 +13,7 @@ Wire format of one frame (integers big-endian)::
     26      1      tag_length  bytes of the round tag (UTF-8), at most 255
     27      ...    tag         the round tag, e.g. ``mul#17``
     ...     ...    payload
-    end-32  32     mac         HMAC-SHA256 over every byte before it (computed outside this module)
+    end-16  16     mac         over every byte before it (computed outside this module)
 
 This module imports nothing and uses only ``int``, ``bytes`` (indexing, slicing, concatenation,
 ``bytes([...])``), integer ``//`` and ``%``, and tuples of at most five elements — the subset the
@@ -69,7 +69,7 @@ KIND_DATA = 0
 KIND_CLOSE = 1
 LENGTH_BYTES = 4
 HEADER_BYTES = 27
-MAC_BYTES = 32
+MAC_BYTES = 16
 MAX_TAG_BYTES = 255
 #: The smallest frame: a header, an empty tag, an empty payload and the MAC (59 bytes).
 MIN_FRAME_BYTES = HEADER_BYTES + MAC_BYTES
@@ -254,7 +254,7 @@ def unframe_parts(data: bytes) -> tuple[bytes, bytes, bytes]:
     """Return ``(tag, payload, mac)`` of a frame.
 
     Requires ``check_frame(data, m) == OK`` for some ``m``. The MAC is returned, not checked:
-    :func:`veil.net.framing.compute_mac` does that outside the core.
+    :class:`veil.net.framing.FrameMac` does that outside the core.
     """
     tag_end = HEADER_BYTES + data[26]
     mac_start = len(data) - MAC_BYTES
