@@ -11,7 +11,7 @@ CORE := src/veil/field.py src/veil/errors.py src/veil/sharing src/veil/net src/v
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,fairness-tests]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -2,19 +2,39 @@
 
 A :class:`Channel` moves whole messages, each labelled with a round ``tag`` (for example
 ``"mul#17"``). The receiver states the tag it expects, so a message from the wrong round is an
-error, not a silent mix-up. Implementations: :class:`MemoryChannel` (same process, for unit tests)
-and the TLS channel in :mod:`veil.net.tls` (separate processes, mutual authentication).
+error, not a silent mix-up. Every implementation here is a :class:`FramedChannel`: messages travel
+as authenticated frames (:mod:`veil.net.framing`), so tampering, replay and reordering are caught
+the same way on every transport. Implementations: :class:`MemoryChannel` (same process, for unit
+tests) and :class:`~veil.net.tls.TlsChannel` (separate processes, TLS 1.3 with mutual
+authentication).
 """
 
 from __future__ import annotations
 
 import abc
 import asyncio
+import math
 from dataclasses import dataclass
 
-from veil.errors import ChannelClosed, FramingError, PeerTimeout
+from veil.errors import ChannelClosed, ConfigError, FramingError, NetworkError, PeerTimeout
+from veil.net.framing import (
+    DEFAULT_MAX_FRAME_BYTES,
+    KIND_CLOSE,
+    Frame,
+    FrameDecoder,
+    FrameEncoder,
+)
+from veil.net.handshake import Session, random_session
 
-__all__ = ["Channel", "MemoryChannel", "Timeouts", "memory_mesh", "memory_pair"]
+__all__ = [
+    "Channel",
+    "FramedChannel",
+    "MemoryChannel",
+    "Timeouts",
+    "close_mesh",
+    "memory_mesh",
+    "memory_pair",
+]
 
 
 @dataclass(frozen=True)
@@ -29,19 +49,33 @@ class Timeouts:
         How long to wait for one expected message before :class:`~veil.errors.PeerTimeout`.
     close_seconds : float, default=5.0
         How long a graceful close may take before the connection is dropped.
+    send_seconds : float, default=60.0
+        How long one ``send`` may wait for the transport to take the message (a peer that
+        stopped reading) before :class:`~veil.errors.PeerTimeout`.
     """
 
     connect_seconds: float = 20.0
     recv_seconds: float = 60.0
     close_seconds: float = 5.0
+    send_seconds: float = 60.0
+
+    def __post_init__(self) -> None:
+        for name in ("connect_seconds", "recv_seconds", "close_seconds", "send_seconds"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and value >= 0 and value == value):
+                raise ConfigError(
+                    f"Timeouts.{name} must be a number of seconds >= 0; got {value!r}",
+                    field=name,
+                )
 
 
 class Channel(abc.ABC):
     """A message channel from party ``local`` to party ``peer``.
 
-    Guarantees: messages arrive whole, in order, from the authenticated peer, or an error is raised.
-    After any error, cancellation or timeout the channel is *broken*: it is closed, and every later
-    call raises :class:`~veil.errors.ChannelClosed` naming the peer and the original cause.
+    Guarantees: messages arrive whole, in order, exactly once, from the authenticated peer, or an
+    error is raised. After any error, cancellation or timeout the channel is *broken*: it is
+    closed, the connection is dropped (so the peer learns it promptly), and every later call
+    raises :class:`~veil.errors.ChannelClosed` naming the peer and the original cause.
     """
 
     local: int
@@ -49,28 +83,47 @@ class Channel(abc.ABC):
 
     @abc.abstractmethod
     async def send(self, tag: str, payload: bytes | memoryview) -> None:
-        """Send one message.
+        """Send one message; return once the transport has taken it (not when the peer read it).
+
+        The caller may reuse ``payload``'s buffer as soon as ``send`` returns.
 
         Raises
         ------
         ChannelClosed
-            The channel was closed or broken earlier.
+            The channel was closed or broken earlier, or the peer closed it.
+        FramingError
+            The message does not fit in a frame (tag over 255 bytes, size over the frame limit).
+        PeerTimeout
+            The transport did not take the message within ``Timeouts.send_seconds``.
         NetworkError
-            The transport failed; the channel is now broken.
+            The transport failed.
+
+        After any of these, and after cancellation, the channel is broken and closed.
         """
 
     @abc.abstractmethod
     async def recv(self, tag: str, *, timeout_seconds: float | None = None) -> bytes:
         """Receive the next message, which must carry ``tag``.
 
+        Parameters
+        ----------
+        tag : str
+            The round tag expected.
+        timeout_seconds : float, optional
+            Deadline in seconds; default ``Timeouts.recv_seconds``; ``math.inf`` waits forever.
+
         Raises
         ------
         PeerTimeout
-            Nothing arrived within ``timeout_seconds`` (default: the channel's configured timeout).
+            Nothing arrived within the deadline.
         FramingError
-            The next message is malformed, replayed, out of order, or carries another tag.
+            The next message is malformed, tampered with, replayed, out of order, or carries
+            another tag.
         ChannelClosed
-            The peer closed the channel, or it was broken earlier.
+            The peer closed the channel or its connection ended (a crash), or the channel was
+            closed or broken earlier.
+
+        After any of these, and after cancellation, the channel is broken and closed.
         """
 
     @abc.abstractmethod
@@ -83,14 +136,252 @@ class Channel(abc.ABC):
         """Whether the channel is closed or broken."""
 
 
+class FramedChannel(Channel):
+    """A channel that carries authenticated frames over some byte transport.
+
+    Holds everything transport-independent: framing, sequence numbers, tag checks, deadlines and
+    the broken state. A transport supplies four hooks: ``_transmit`` (write frame parts and wait
+    for back-pressure), ``_wait_for_data`` (wait until the decoder may have more bytes or the
+    stream ended), ``_end_error`` (the error for a stream that ended without a close frame) and
+    ``_abort`` / ``_shutdown`` (drop / gracefully close the connection).
+
+    Parameters
+    ----------
+    local, peer : int
+        Party ids.
+    session : Session
+        Session id and the two direction keys.
+    timeouts : Timeouts
+        Deadlines.
+    max_frame_bytes : int, default=DEFAULT_MAX_FRAME_BYTES
+        Largest frame sent or accepted, in bytes.
+    """
+
+    def __init__(
+        self,
+        local: int,
+        peer: int,
+        *,
+        session: Session,
+        timeouts: Timeouts,
+        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+    ) -> None:
+        self.local = local
+        self.peer = peer
+        self.timeouts = timeouts
+        self._encoder = FrameEncoder(
+            sender=local,
+            receiver=peer,
+            session=session.session_id,
+            key=session.send_key,
+            max_frame_bytes=max_frame_bytes,
+        )
+        self._decoder = FrameDecoder(
+            local=local,
+            peer=peer,
+            session=session.session_id,
+            key=session.recv_key,
+            max_frame_bytes=max_frame_bytes,
+        )
+        self._closed = False
+        self._close_reason: str | None = None
+        self._peer_closed = False
+        self._recv_lock = asyncio.Lock()
+
+    # -- transport hooks -------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def _transmit(self, parts: tuple[bytes, memoryview, bytes]) -> None:
+        """Hand the frame parts to the transport, in order, and wait while it is congested."""
+
+    @abc.abstractmethod
+    async def _wait_for_data(self) -> None:
+        """Return once the decoder may have new bytes or the stream ended."""
+
+    @abc.abstractmethod
+    def _end_error(self, tag: str) -> NetworkError:
+        """Return the error for a stream that ended without a close frame."""
+
+    @abc.abstractmethod
+    def _abort(self) -> None:
+        """Drop the connection now."""
+
+    @abc.abstractmethod
+    async def _shutdown(self) -> None:
+        """Close the connection gracefully (the caller bounds the time)."""
+
+    def _link_ended(self) -> bool:
+        """Whether the incoming stream has already ended (no goodbye needed on close)."""
+        return self._decoder.at_eof
+
+    # -- state -----------------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def close_reason(self) -> str | None:
+        """Why the channel is closed (``None`` while open)."""
+        return self._close_reason
+
+    def _check_open(self, action: str) -> None:
+        if self._closed:
+            raise ChannelClosed(
+                f"cannot {action}: the channel from party {self.local} to party {self.peer} is "
+                f"{self._close_reason or 'closed'}",
+                party=self.peer,
+                hint="open a new session; a broken channel cannot be reused",
+            )
+
+    def _break(self, reason: str) -> None:
+        if not self._closed:
+            self._closed = True
+            self._close_reason = f"broken: {reason}"
+            self._abort()
+
+    # -- the Channel interface -------------------------------------------------------------------
+
+    async def send(self, tag: str, payload: bytes | memoryview) -> None:
+        self._check_open(f"send {tag!r}")
+        if self._peer_closed:
+            self._break(f"party {self.peer} closed the channel")
+            raise ChannelClosed(
+                f"cannot send {tag!r}: party {self.peer} has closed the channel",
+                party=self.peer,
+                step=tag,
+            )
+        try:
+            parts = self._encoder.encode(tag, payload)
+            async with asyncio.timeout_at(_deadline(self.timeouts.send_seconds)):
+                await self._transmit(parts)
+        except (NetworkError, ConfigError) as exc:
+            self._break(f"sending {tag!r} failed: {exc.message}")
+            raise
+        except TimeoutError as exc:
+            self._break(f"sending {tag!r} timed out")
+            raise PeerTimeout(
+                f"party {self.peer} did not take the message for {tag!r} from party "
+                f"{self.local} within {self.timeouts.send_seconds:g} s (it stopped reading)",
+                party=self.peer,
+                step=tag,
+                hint="check that the peer is running and reading; raise Timeouts.send_seconds",
+            ) from exc
+        except asyncio.CancelledError:
+            self._break(f"a send of {tag!r} was cancelled")
+            raise
+
+    async def recv(self, tag: str, *, timeout_seconds: float | None = None) -> bytes:
+        self._check_open(f"receive {tag!r}")
+        limit = self.timeouts.recv_seconds if timeout_seconds is None else timeout_seconds
+        try:
+            async with asyncio.timeout_at(_deadline(limit)):
+                async with self._recv_lock:
+                    self._check_open(f"receive {tag!r}")
+                    frame = await self._next_frame(tag)
+        except NetworkError as exc:
+            self._break(f"receiving {tag!r} failed: {exc.message}")
+            raise
+        except TimeoutError as exc:
+            self._break(f"nothing arrived for {tag!r} within {limit:g} s")
+            raise PeerTimeout(
+                f"party {self.peer} sent nothing for {limit:g} s while party {self.local} "
+                f"waited for {tag!r}",
+                party=self.peer,
+                step=tag,
+                hint="check that the peer is running; raise Timeouts.recv_seconds for long local work",
+            ) from exc
+        except asyncio.CancelledError:
+            self._break(f"a recv of {tag!r} was cancelled")
+            raise
+        if frame.kind == KIND_CLOSE:
+            self._peer_closed = True
+            self._break(f"party {self.peer} closed the channel")
+            raise ChannelClosed(
+                f"party {self.peer} closed the channel while party {self.local} waited for {tag!r}",
+                party=self.peer,
+                step=tag,
+            )
+        if frame.tag != tag:
+            self._break(f"a message for {frame.tag!r} arrived while {tag!r} was expected")
+            raise FramingError(
+                f"party {self.peer} sent a message for round {frame.tag!r} while {tag!r} was "
+                "expected",
+                party=self.peer,
+                step=tag,
+                problem="wrong-tag",
+                hint="both parties must run the same program in the same order",
+            )
+        return bytes(frame.payload)
+
+    async def _next_frame(self, tag: str) -> Frame:
+        while True:
+            frame = self._decoder.next_frame()
+            if frame is not None:
+                return frame
+            if self._decoder.at_eof:
+                raise self._end_error(tag)
+            if self._closed:
+                raise ChannelClosed(
+                    f"party {self.local} closed its channel to party {self.peer} while "
+                    f"waiting for {tag!r}",
+                    party=self.peer,
+                    step=tag,
+                )
+            await self._wait_for_data()
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._close_reason = "closed"
+        try:
+            async with asyncio.timeout_at(_deadline(self.timeouts.close_seconds)):
+                if not (self._peer_closed or self._decoder.closed_by_peer or self._link_ended()):
+                    await self._transmit(self._encoder.encode("", b"", kind=KIND_CLOSE))
+                await self._shutdown()
+        except (NetworkError, TimeoutError) as exc:
+            # The goodbye could not be delivered: the peer will see a lost connection instead.
+            self._close_reason = f"closed (without a clean goodbye: {str(exc) or 'timed out'})"
+        finally:
+            self._abort()
+
+
+def _deadline(seconds: float) -> float | None:
+    """Turn a timeout in seconds into an absolute loop time for ``asyncio.timeout``."""
+    if math.isinf(seconds):
+        return None
+    return asyncio.get_running_loop().time() + seconds
+
+
+# ---------------------------------------------------------------------------------------------
+# In memory
+# ---------------------------------------------------------------------------------------------
+
 _EOF = object()
+_WAKE = object()
 
 
-class MemoryChannel(Channel):
-    """An in-process channel over asyncio queues, for tests and single-process simulations.
+class MemoryChannel(FramedChannel):
+    """An in-process channel over asyncio queues of frame bytes, for tests and simulations.
 
-    Made in connected pairs by :func:`memory_pair`. Messages are copied on send, so a sender may
-    reuse its buffer.
+    Made in connected pairs by :func:`memory_pair`, each pair with fresh random keys, so frames
+    are authenticated exactly as over TLS. Messages are copied on send, so a sender may reuse its
+    buffer. Constructed directly without ``session``, both ends use a public all-zero key: frames
+    are then checked for corruption, replay and order, but not for forgery.
+
+    Parameters
+    ----------
+    local, peer : int
+        Party ids.
+    inbox, outbox : asyncio.Queue
+        Queues of frame bytes (this end reads ``inbox``; the other end's inbox is ``outbox``).
+    timeouts : Timeouts
+        Deadlines.
+    session : Session, optional
+        This end's view of the session keys.
+    max_frame_bytes : int, default=DEFAULT_MAX_FRAME_BYTES
+        Largest frame, in bytes.
     """
 
     def __init__(
@@ -100,84 +391,65 @@ class MemoryChannel(Channel):
         inbox: asyncio.Queue[object],
         outbox: asyncio.Queue[object],
         timeouts: Timeouts,
+        *,
+        session: Session | None = None,
+        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
     ) -> None:
-        self.local = local
-        self.peer = peer
+        super().__init__(
+            local,
+            peer,
+            session=session or Session(0, bytes(32), bytes(32)),
+            timeouts=timeouts,
+            max_frame_bytes=max_frame_bytes,
+        )
         self._inbox = inbox
         self._outbox = outbox
-        self._timeouts = timeouts
-        self._closed = False
-        self._broken_by: BaseException | None = None
+        self._ended = False
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
+    async def _transmit(self, parts: tuple[bytes, memoryview, bytes]) -> None:
+        self._outbox.put_nowait(b"".join(parts))
 
-    def _check_open(self) -> None:
-        if self._closed:
-            cause = f" ({self._broken_by})" if self._broken_by else ""
-            raise ChannelClosed(
-                f"channel from party {self.local} to party {self.peer} is closed{cause}",
-                party=self.peer,
-            )
-
-    async def send(self, tag: str, payload: bytes | memoryview) -> None:
-        self._check_open()
-        await self._outbox.put((tag, bytes(payload)))
-
-    async def recv(self, tag: str, *, timeout_seconds: float | None = None) -> bytes:
-        self._check_open()
-        limit = self._timeouts.recv_seconds if timeout_seconds is None else timeout_seconds
-        try:
-            item = await asyncio.wait_for(self._inbox.get(), timeout=limit)
-        except TimeoutError as exc:
-            self._break(exc)
-            raise PeerTimeout(
-                f"party {self.peer} sent nothing for {limit:g} s while party {self.local} waited for {tag!r}",
-                party=self.peer,
-                step=tag,
-                hint="check that the peer is running; raise Timeouts.recv_seconds for long local work",
-            ) from exc
-        except asyncio.CancelledError as exc:
-            self._break(exc)
-            raise
+    async def _wait_for_data(self) -> None:
+        item = await self._inbox.get()
         if item is _EOF:
-            self._break(None)
-            raise ChannelClosed(
-                f"party {self.peer} closed the channel while party {self.local} waited for {tag!r}",
-                party=self.peer,
-                step=tag,
-            )
-        assert isinstance(item, tuple)  # only _EOF and (tag, payload) tuples are ever queued
-        got_tag: str = item[0]
-        payload: bytes = item[1]
-        if got_tag != tag:
-            self._break(None)
-            raise FramingError(
-                f"party {self.peer} sent a message for round {got_tag!r} while {tag!r} was expected",
-                party=self.peer,
-                step=tag,
-            )
-        return payload
+            self._decoder.receive_eof()
+        elif isinstance(item, bytes | bytearray | memoryview):
+            self._decoder.receive_data(item)
 
-    def _break(self, cause: BaseException | None) -> None:
-        self._closed = True
-        self._broken_by = cause
+    def _end_error(self, tag: str) -> NetworkError:
+        return ChannelClosed(
+            f"party {self.peer} dropped the connection without a goodbye (it may have crashed) "
+            f"while party {self.local} waited for {tag!r}",
+            party=self.peer,
+            step=tag,
+        )
 
-    async def aclose(self) -> None:
-        if not self._closed:
-            self._closed = True
-            await self._outbox.put(_EOF)
+    def _abort(self) -> None:
+        if not self._ended:
+            self._ended = True
+            self._outbox.put_nowait(_EOF)
+            self._inbox.put_nowait(_WAKE)
+
+    async def _shutdown(self) -> None:
+        self._abort()
 
 
 def memory_pair(
-    a: int, b: int, timeouts: Timeouts | None = None
+    a: int,
+    b: int,
+    timeouts: Timeouts | None = None,
+    *,
+    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
 ) -> tuple[MemoryChannel, MemoryChannel]:
-    """Return connected channels ``(a→b, b→a)``."""
+    """Return connected channels ``(a→b, b→a)`` with fresh random session keys."""
     t = timeouts or Timeouts()
     q_ab: asyncio.Queue[object] = asyncio.Queue()
     q_ba: asyncio.Queue[object] = asyncio.Queue()
-    return MemoryChannel(a, b, q_ba, q_ab, t), MemoryChannel(b, a, q_ab, q_ba, t)
+    session_a, session_b = random_session()
+    return (
+        MemoryChannel(a, b, q_ba, q_ab, t, session=session_a, max_frame_bytes=max_frame_bytes),
+        MemoryChannel(b, a, q_ab, q_ba, t, session=session_b, max_frame_bytes=max_frame_bytes),
+    )
 
 
 def memory_mesh(n_parties: int, timeouts: Timeouts | None = None) -> list[dict[int, Channel]]:
@@ -187,3 +459,8 @@ def memory_mesh(n_parties: int, timeouts: Timeouts | None = None) -> list[dict[i
         for j in range(i + 1, n_parties):
             mesh[i][j], mesh[j][i] = memory_pair(i, j, timeouts)
     return mesh
+
+
+async def close_mesh(channels: dict[int, Channel]) -> None:
+    """Close all of one party's channels concurrently (each within its close deadline)."""
+    await asyncio.gather(*(channel.aclose() for channel in channels.values()))

@@ -1,0 +1,702 @@
+"""TLS channels between separate processes: TLS 1.3, mutual authentication, pinned certificates.
+
+:func:`connect_mesh` connects one party to every other party of a federation: parties with lower
+ids listen, parties with higher ids connect (retrying with back-off until
+``Timeouts.connect_seconds``). Each connection then
+
+1. runs a TLS 1.3 handshake in which **both** sides present their certificate; the trust store
+   holds only the other parties' certificates, and the certificate presented must be exactly the
+   one the federation pins for that party id (SHA-256 of its DER bytes), else
+   :class:`~veil.errors.PeerAuthenticationError`;
+2. exchanges hellos and derives per-direction frame keys (:mod:`veil.net.handshake`);
+3. becomes a :class:`TlsChannel`: authenticated frames (:mod:`veil.net.framing`) over the TLS
+   stream. Incoming bytes are decrypted straight into the frame's buffer
+   (``asyncio.BufferedProtocol``) and decoded as they arrive, so a party's ``send`` never waits
+   for the peer to call ``recv`` (no send/send deadlock); payloads are written without copies.
+
+All ``ssl``, ``OSError`` and ``asyncio`` errors become veil errors in one place,
+:func:`translate_error` (``raise ... from exc``); ``CancelledError`` is never caught there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import ssl
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from veil.errors import (
+    ChannelClosed,
+    ConfigError,
+    FramingError,
+    NetworkError,
+    PeerAuthenticationError,
+    PeerTimeout,
+    PeerUnreachable,
+)
+from veil.net.channels import Channel, FramedChannel, Timeouts
+from veil.net.federation import Federation, Party
+from veil.net.framing import DEFAULT_MAX_FRAME_BYTES, FrameDecoder
+from veil.net.handshake import (
+    HELLO_BYTES,
+    Session,
+    decode_hello,
+    derive_session,
+    encode_hello,
+    new_nonce,
+)
+
+__all__ = ["TlsChannel", "connect_mesh", "translate_error"]
+
+# OpenSSL reasons meaning "the peer did not accept the certificate we presented".
+_REFUSED_OUR_CERTIFICATE = {
+    "TLSV1_ALERT_UNKNOWN_CA",
+    "SSLV3_ALERT_BAD_CERTIFICATE",
+    "SSLV3_ALERT_CERTIFICATE_UNKNOWN",
+    "TLSV13_ALERT_CERTIFICATE_REQUIRED",
+    "TLSV1_ALERT_ACCESS_DENIED",
+    "SSLV3_ALERT_UNSUPPORTED_CERTIFICATE",
+}
+_TAMPERING = {"DECRYPTION_FAILED_OR_BAD_RECORD_MAC", "BAD_RECORD_MAC", "TLSV1_ALERT_DECRYPT_ERROR"}
+
+
+def translate_error(
+    exc: BaseException, *, party: int, address: str, during: str, step: str | None = None
+) -> NetworkError:
+    """Map an ``ssl`` / ``OSError`` / ``asyncio`` error on the link to ``party`` to a veil error.
+
+    The one boundary where transport errors become :class:`~veil.errors.NetworkError` subclasses
+    that name the party, its address and what was going on (``during``).
+    """
+    where = f"party {party} at {address}"
+    fields: dict[str, Any] = {"party": party, "address": address, "step": step}
+    if isinstance(exc, NetworkError):
+        return exc
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return PeerAuthenticationError(
+            f"{where} presented a certificate that the federation does not pin for it "
+            f"(OpenSSL: {exc.verify_message}) during {during}",
+            hint="check that both parties use the same federation file and that the peer "
+            "runs with its own key",
+            **fields,
+        )
+    if isinstance(exc, ssl.SSLError):
+        reason = exc.reason or ""
+        if reason in _REFUSED_OUR_CERTIFICATE:
+            return PeerAuthenticationError(
+                f"{where} refused our certificate ({reason}) during {during}",
+                hint="the peer's federation file must pin our current certificate",
+                **fields,
+            )
+        if reason in _TAMPERING:
+            return FramingError(
+                f"the TLS layer detected tampering on the connection with {where} ({reason}) "
+                f"during {during}",
+                problem="tampered",
+                hint="something between the parties altered the traffic; the channel is broken",
+                **fields,
+            )
+        return ChannelClosed(
+            f"the TLS connection with {where} failed during {during}: {reason or exc}",
+            hint="the peer may have crashed or been stopped",
+            **fields,
+        )
+    if isinstance(exc, TimeoutError):
+        return PeerTimeout(f"{where} did not answer in time during {during}", **fields)
+    if isinstance(exc, ConnectionRefusedError):
+        return PeerUnreachable(f"{where} refused the connection during {during}", **fields)
+    if isinstance(exc, ConnectionError | EOFError):
+        return ChannelClosed(
+            f"the connection with {where} was lost during {during}: {_reason(exc)}",
+            hint="the peer may have crashed or been stopped",
+            **fields,
+        )
+    if isinstance(exc, OSError):
+        return NetworkError(f"network error with {where} during {during}: {_reason(exc)}", **fields)
+    return NetworkError(f"unexpected error with {where} during {during}: {exc!r}", **fields)
+
+
+def _reason(exc: BaseException | None) -> str:
+    """Say briefly what an OS-level error was (``Connection refused``, ``timed out``)."""
+    if isinstance(exc, OSError) and exc.errno:
+        return os.strerror(exc.errno)
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    return str(exc) or type(exc).__name__
+
+
+class _FrameProtocol(asyncio.BufferedProtocol):
+    """Receive side of one TLS connection: hello bytes, then frames into a decoder; flow control."""
+
+    def __init__(
+        self,
+        *,
+        on_connection: Callable[[asyncio.BaseTransport, _FrameProtocol], None] | None = None,
+    ) -> None:
+        self._on_connection = on_connection
+        self._scratch = bytearray(1 << 16)
+        self._hello = bytearray()
+        self._pending = bytearray()
+        self._decoder: FrameDecoder | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self._drain_waiters: list[asyncio.Future[None]] = []
+        self._paused = False
+        self.ended = False
+        self.lost: BaseException | None = None
+        self._closed = asyncio.get_running_loop().create_future()
+
+    # -- asyncio callbacks -----------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self._on_connection is not None:  # server side: plain TCP, TLS starts next
+            assert isinstance(transport, asyncio.ReadTransport)
+            transport.pause_reading()
+            self._on_connection(transport, self)
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        if self._decoder is not None:
+            return self._decoder.get_buffer(sizehint)
+        return memoryview(self._scratch)
+
+    def buffer_updated(self, nbytes: int) -> None:
+        if self._decoder is not None:
+            self._decoder.buffer_updated(nbytes)
+        else:
+            data = self._scratch[:nbytes]
+            need = HELLO_BYTES - len(self._hello)
+            self._hello += data[:need]
+            self._pending += data[need:]
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self._end(None)
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._end(exc)
+        for waiter in self._drain_waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._drain_waiters.clear()
+        if not self._closed.done():
+            self._closed.set_result(None)
+
+    def pause_writing(self) -> None:
+        self._paused = True
+
+    def resume_writing(self) -> None:
+        self._paused = False
+        for waiter in self._drain_waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._drain_waiters.clear()
+
+    # -- used by the channel ---------------------------------------------------------------------
+
+    def _end(self, exc: BaseException | None) -> None:
+        if exc is not None and self.lost is None:
+            self.lost = exc
+        if not self.ended:
+            self.ended = True
+            if self._decoder is not None:
+                self._decoder.receive_eof()
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def wait_for_data(self) -> None:
+        """Return when new bytes arrived or the stream ended."""
+        if self.ended:
+            return
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
+    async def read_hello(self) -> bytes | None:
+        """Return the peer's hello, or ``None`` if the stream ended first."""
+        while len(self._hello) < HELLO_BYTES:
+            if self.ended:
+                return None
+            await self.wait_for_data()
+        return bytes(self._hello)
+
+    def install(self, decoder: FrameDecoder) -> None:
+        """Switch to frames: bytes after the hello, and all later bytes, go to ``decoder``."""
+        self._decoder = decoder
+        if self._pending:
+            decoder.receive_data(bytes(self._pending))
+            self._pending = bytearray()
+        if self.ended:
+            decoder.receive_eof()
+
+    async def drain(self) -> None:
+        """Wait while the transport's write buffer is above its high-water mark."""
+        if self._paused and not self.ended:
+            waiter = asyncio.get_running_loop().create_future()
+            self._drain_waiters.append(waiter)
+            await waiter
+
+    async def wait_closed(self) -> None:
+        """Wait until the connection is fully closed."""
+        await asyncio.shield(self._closed)
+
+
+class TlsChannel(FramedChannel):
+    """A :class:`~veil.net.channels.Channel` over one TLS 1.3 connection (made by :func:`connect_mesh`).
+
+    Frames are authenticated twice: by TLS on the wire, and by the frame MAC under this
+    connection's session keys. ``send`` writes the payload without copying it and waits only
+    while the connection is congested; incoming frames are read and checked continuously, so
+    both parties may send before either receives.
+
+    Attributes
+    ----------
+    address : str
+        The peer's ``host:port`` (for errors).
+    tls_version, cipher : str
+        What the handshake negotiated (``"TLSv1.3"``, e.g. ``"TLS_AES_256_GCM_SHA384"``).
+    """
+
+    def __init__(
+        self,
+        local: int,
+        peer: int,
+        *,
+        transport: asyncio.Transport,
+        protocol: _FrameProtocol,
+        session: Session,
+        timeouts: Timeouts,
+        address: str,
+        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+    ) -> None:
+        super().__init__(
+            local, peer, session=session, timeouts=timeouts, max_frame_bytes=max_frame_bytes
+        )
+        self.address = address
+        self._transport = transport
+        self._protocol = protocol
+        ssl_object = transport.get_extra_info("ssl_object")
+        self.tls_version: str = ssl_object.version() if ssl_object else "?"
+        self.cipher: str = ssl_object.cipher()[0] if ssl_object else "?"
+        protocol.install(self._decoder)
+
+    def _translate(self, exc: BaseException, during: str, step: str | None) -> NetworkError:
+        return translate_error(exc, party=self.peer, address=self.address, during=during, step=step)
+
+    async def _transmit(self, parts: tuple[bytes, memoryview, bytes]) -> None:
+        if self._protocol.ended:
+            raise self._end_error("")
+        for part in parts:
+            self._transport.write(part)
+        await self._protocol.drain()
+        if self._protocol.lost is not None:
+            raise self._translate(self._protocol.lost, "a send", None)
+
+    async def _wait_for_data(self) -> None:
+        await self._protocol.wait_for_data()
+
+    def _end_error(self, tag: str) -> NetworkError:
+        waiting = f" while party {self.local} waited for {tag!r}" if tag else ""
+        if self._protocol.lost is not None:
+            return self._translate(self._protocol.lost, f"a recv{waiting}", tag or None)
+        return ChannelClosed(
+            f"party {self.peer} at {self.address} dropped the connection without a goodbye "
+            f"(it may have crashed){waiting}",
+            party=self.peer,
+            address=self.address,
+            step=tag or None,
+            hint="check the peer's log; the session cannot continue",
+        )
+
+    def _link_ended(self) -> bool:
+        return self._protocol.ended
+
+    def _abort(self) -> None:
+        self._transport.abort()
+
+    async def _shutdown(self) -> None:
+        self._transport.close()
+        await self._protocol.wait_closed()
+
+
+# ---------------------------------------------------------------------------------------------
+# Connecting a federation
+# ---------------------------------------------------------------------------------------------
+
+
+def _contexts(
+    federation: Federation, me: Party, key_path: Path
+) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """Build the server and client contexts: TLS 1.3 only, client certificates required."""
+    trusted = "".join(
+        p.certificate.read_text(encoding="ascii") for p in federation.parties if p.id != me.id
+    )
+    contexts = []
+    for purpose in (ssl.PROTOCOL_TLS_SERVER, ssl.PROTOCOL_TLS_CLIENT):
+        context = ssl.SSLContext(purpose)
+        context.minimum_version = ssl.TLSVersion.TLSv1_3
+        context.check_hostname = False  # identities are pinned certificates, not host names
+        context.verify_mode = ssl.CERT_REQUIRED
+        try:
+            context.load_cert_chain(me.certificate, key_path)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(
+                f"cannot use the key {key_path} with party {me.id}'s certificate "
+                f"{me.certificate}: {getattr(exc, 'reason', None) or exc}",
+                path=str(key_path),
+                field=f"parties[{me.id}].key",
+                hint="point `key` (or key_path=) at this party's own key.pem",
+            ) from exc
+        context.load_verify_locations(cadata=trusted)
+        if purpose == ssl.PROTOCOL_TLS_SERVER:
+            context.num_tickets = 0  # no session resumption: every connection is a full handshake
+        contexts.append(context)
+    return contexts[0], contexts[1]
+
+
+def _fingerprint(transport: asyncio.BaseTransport) -> bytes:
+    ssl_object = transport.get_extra_info("ssl_object")
+    der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+    return hashlib.sha256(der or b"").digest()
+
+
+class _Mesh:
+    """The shared settings of one party's connection attempts."""
+
+    def __init__(
+        self, federation: Federation, me: Party, timeouts: Timeouts, key_path: Path
+    ) -> None:
+        self.federation = federation
+        self.federation_id = federation.federation_id
+        self.me = me
+        self.timeouts = timeouts
+        self.max_frame_bytes = federation.session.max_frame_bytes
+        self.server_context, self.client_context = _contexts(federation, me, key_path)
+        self.loop = asyncio.get_running_loop()
+        self.deadline = self.loop.time() + timeouts.connect_seconds
+
+    def remaining(self) -> float:
+        return max(self.deadline - self.loop.time(), 0.001)
+
+    async def open_session(
+        self, transport: asyncio.Transport, protocol: _FrameProtocol, peer: Party
+    ) -> TlsChannel:
+        """Exchange hellos over an authenticated connection and return the channel."""
+        nonce = new_nonce()
+        transport.write(encode_hello(self.me.id, peer.id, self.federation_id, nonce))
+        during = "the session handshake"
+        try:
+            async with asyncio.timeout_at(self.deadline):
+                hello = await protocol.read_hello()
+        except TimeoutError as exc:
+            raise PeerTimeout(
+                f"party {peer.id} at {peer.address} did not complete the session handshake "
+                f"within {self.timeouts.connect_seconds:g} s",
+                party=peer.id,
+                address=peer.address,
+            ) from exc
+        if hello is None:
+            if protocol.lost is not None:
+                raise translate_error(
+                    protocol.lost, party=peer.id, address=peer.address, during=during
+                ) from protocol.lost
+            # In TLS 1.3 the client finishes its handshake before the server checks the client's
+            # certificate; asyncio's server drops a refused client without sending the alert.
+            raise PeerAuthenticationError(
+                f"party {peer.id} at {peer.address} closed the connection right after the TLS "
+                f"handshake, before {during}: it most likely refused our certificate",
+                party=peer.id,
+                address=peer.address,
+                hint="check that the peer's federation file pins our current certificate "
+                "(or whether the peer was shutting down)",
+            )
+        peer_nonce = decode_hello(
+            hello,
+            expected_sender=peer.id,
+            expected_receiver=self.me.id,
+            federation_id=self.federation_id,
+        )
+        session = derive_session(
+            local=self.me.id,
+            peer=peer.id,
+            local_nonce=nonce,
+            peer_nonce=peer_nonce,
+            federation_id=self.federation_id,
+            local_fingerprint=self.me.fingerprint_bytes,
+            peer_fingerprint=peer.fingerprint_bytes,
+        )
+        return TlsChannel(
+            self.me.id,
+            peer.id,
+            transport=transport,
+            protocol=protocol,
+            session=session,
+            timeouts=self.timeouts,
+            address=peer.address,
+            max_frame_bytes=self.max_frame_bytes,
+        )
+
+    async def dial(self, peer: Party) -> TlsChannel:
+        """Connect to a lower-id ``peer``, retrying with back-off until the deadline."""
+        attempts, delay = 0, 0.02
+        last: BaseException | None = None
+        while True:
+            if self.loop.time() >= self.deadline:
+                raise PeerUnreachable(
+                    f"party {self.me.id} could not reach party {peer.id} at {peer.address} within "
+                    f"{self.timeouts.connect_seconds:g} s ({attempts} attempts; last error: "
+                    f"{_reason(last)})",
+                    party=peer.id,
+                    address=peer.address,
+                    hint=f"check that party {peer.id} is running and listening on {peer.address}",
+                ) from last
+            attempts += 1
+            try:
+                async with asyncio.timeout_at(self.deadline):
+                    transport, protocol = await self.loop.create_connection(
+                        _FrameProtocol,
+                        peer.host,
+                        peer.port,
+                        ssl=self.client_context,
+                        ssl_handshake_timeout=self.remaining(),
+                        ssl_shutdown_timeout=max(self.timeouts.close_seconds, 0.001),
+                    )
+            except ssl.SSLError as exc:
+                raise translate_error(
+                    exc, party=peer.id, address=peer.address, during="the TLS handshake"
+                ) from exc
+            except (OSError, TimeoutError) as exc:  # refused / unreachable: try again
+                last = exc
+                await asyncio.sleep(min(delay, max(self.deadline - self.loop.time(), 0)))
+                delay = min(delay * 2, 0.5)
+                continue
+            break
+        assert isinstance(transport, asyncio.Transport)
+        try:
+            if _fingerprint(transport) != peer.fingerprint_bytes:
+                raise PeerAuthenticationError(
+                    f"party {peer.id} at {peer.address} presented a certificate with fingerprint "
+                    f"sha256:{_fingerprint(transport).hex()}, but the federation pins "
+                    f"{peer.fingerprint}",
+                    party=peer.id,
+                    address=peer.address,
+                    hint="another federation member answered at this address: check the ports",
+                )
+            return await self.open_session(transport, protocol, peer)
+        except BaseException:
+            transport.abort()
+            raise
+
+
+class _Listener:
+    """Accept the parties with higher ids, each authenticated by its pinned certificate."""
+
+    def __init__(self, mesh: _Mesh, expected: set[int]) -> None:
+        self.mesh = mesh
+        self.expected = expected
+        self.channels: dict[int, TlsChannel] = {}
+        self.rejections: list[str] = []
+        self.fatal: NetworkError | None = None
+        self._done = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._by_fingerprint = {
+            p.fingerprint_bytes: p for p in mesh.federation.parties if p.id != mesh.me.id
+        }
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        me = self.mesh.me
+        try:
+            self._server = await self.mesh.loop.create_server(
+                lambda: _FrameProtocol(on_connection=self._on_connection),
+                me.host,
+                me.port,
+                reuse_address=True,
+            )
+        except OSError as exc:
+            raise NetworkError(
+                f"party {me.id} cannot listen on {me.address}: {exc.strerror or exc}",
+                party=me.id,
+                address=me.address,
+                hint=f"another program may use port {me.port}: stop it, or change "
+                f"parties[{me.id}].port in the federation file",
+            ) from exc
+
+    def _on_connection(self, transport: asyncio.BaseTransport, protocol: _FrameProtocol) -> None:
+        task = self.mesh.loop.create_task(self._handshake(transport, protocol))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _reject(self, source: str, why: str) -> None:
+        self.rejections.append(f"{source}: {why}")
+
+    async def _handshake(self, raw: asyncio.BaseTransport, protocol: _FrameProtocol) -> None:
+        mesh = self.mesh
+        source = "{}:{}".format(*(raw.get_extra_info("peername") or ("?", "?"))[:2])
+        assert isinstance(raw, asyncio.Transport)
+        try:
+            transport = await mesh.loop.start_tls(
+                raw,
+                protocol,
+                mesh.server_context,
+                server_side=True,
+                ssl_handshake_timeout=mesh.remaining(),
+                ssl_shutdown_timeout=max(mesh.timeouts.close_seconds, 0.001),
+            )
+        except (OSError, TimeoutError) as exc:
+            if isinstance(exc, ssl.SSLCertVerificationError):
+                why = f"its certificate is not pinned by the federation (OpenSSL: {exc.verify_message})"
+            else:
+                why = f"TLS handshake failed ({getattr(exc, 'reason', None) or _reason(exc)})"
+            self._reject(source, why)
+            raw.abort()
+            return
+        assert transport is not None
+        peer = self._by_fingerprint.get(_fingerprint(transport))
+        if peer is None or peer.id not in self.expected or peer.id in self.channels:
+            what = "unknown party" if peer is None else f"party {peer.id}"
+            self._reject(source, f"{what} is not expected to connect to party {mesh.me.id} now")
+            transport.abort()
+            return
+        try:
+            channel = await mesh.open_session(transport, protocol, peer)
+        except NetworkError as exc:
+            transport.abort()
+            self.fatal = self.fatal or exc
+            self._done.set()
+            return
+        self.channels[peer.id] = channel
+        if set(self.channels) == self.expected:
+            self._done.set()
+
+    async def accept(self) -> dict[int, TlsChannel]:
+        """Wait until every expected party connected, or raise naming the first missing one."""
+        mesh = self.mesh
+        try:
+            async with asyncio.timeout_at(mesh.deadline):
+                await self._done.wait()
+        except TimeoutError as exc:
+            missing = sorted(self.expected - set(self.channels))
+            message = (
+                f"part{'y' if len(missing) == 1 else 'ies'} {', '.join(map(str, missing))} did "
+                f"not connect to party {mesh.me.id} at {mesh.me.address} within "
+                f"{mesh.timeouts.connect_seconds:g} s"
+            )
+            if self.rejections:
+                raise PeerAuthenticationError(
+                    f"{message}; refused {len(self.rejections)} connection(s): "
+                    + "; ".join(self.rejections[:3]),
+                    party=missing[0],
+                    address=mesh.me.address,
+                    hint="a peer presented a certificate the federation does not pin: check that "
+                    "every party uses the same federation file and its own key",
+                ) from exc
+            raise PeerUnreachable(
+                message,
+                party=missing[0],
+                address=mesh.me.address,
+                hint=f"start party {missing[0]}, and check that it can reach {mesh.me.address}",
+            ) from exc
+        if self.fatal is not None:
+            raise self.fatal
+        return dict(self.channels)
+
+    async def close(self, *, keep: bool) -> None:
+        """Stop listening; abort half-open connections (and the channels unless ``keep``)."""
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if not keep:
+            for channel in self.channels.values():
+                channel._abort()
+
+
+async def connect_mesh(
+    federation: Federation,
+    party_id: int,
+    *,
+    timeouts: Timeouts | None = None,
+    key_path: str | Path | None = None,
+) -> dict[int, Channel]:
+    """Connect party ``party_id`` to every other party; return ``{peer_id: channel}``.
+
+    Lower ids listen on their federation address, higher ids connect to them, all at once.
+
+    Parameters
+    ----------
+    federation : Federation
+        The parties, addresses and pinned certificates.
+    party_id : int
+        This party.
+    timeouts : Timeouts, optional
+        Deadlines; default: the federation's ``[session]`` settings.
+    key_path : str or Path, optional
+        This party's private key; default: its ``key`` entry in the federation file.
+
+    Raises
+    ------
+    PeerUnreachable
+        A peer could not be reached (or did not connect) within ``timeouts.connect_seconds``;
+        names the party and address.
+    PeerAuthenticationError
+        A peer presented a certificate other than the one pinned for it, or refused ours.
+    PeerTimeout
+        A peer accepted the connection but did not finish the handshake in time.
+    NetworkError
+        This party cannot listen on its own address.
+    ConfigError
+        No usable private key.
+
+    On any error, and on cancellation, every connection made so far is closed.
+    """
+    me = federation.party(party_id)
+    key = Path(key_path) if key_path is not None else me.key
+    if key is None:
+        raise ConfigError(
+            f"no private key for party {party_id}",
+            field=f"parties[{party_id}].key",
+            path=str(federation.path) if federation.path else None,
+            hint="set `key` for this party in the federation file, or pass key_path=",
+        )
+    mesh = _Mesh(federation, me, timeouts or federation.timeouts(), key)
+    higher = {p.id for p in federation.parties if p.id > party_id}
+    lower = [p for p in federation.parties if p.id < party_id]
+    listener = _Listener(mesh, higher) if higher else None
+    tasks: list[asyncio.Task[Any]] = []
+    ok = False
+    try:
+        if listener is not None:
+            await listener.start()
+            tasks.append(asyncio.create_task(listener.accept()))
+        tasks += [asyncio.create_task(mesh.dial(peer)) for peer in lower]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in tasks:
+            if task.done() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+        channels: dict[int, Channel] = {}
+        for task in tasks:
+            result = task.result()
+            if isinstance(result, dict):
+                channels.update(result)
+            else:
+                channels[result.peer] = result
+        ok = True
+        return dict(sorted(channels.items()))
+    finally:
+        if not ok:
+            for task in tasks:
+                task.cancel()
+            for outcome in await asyncio.gather(*tasks, return_exceptions=True):
+                if isinstance(outcome, TlsChannel):
+                    outcome._abort()
+        if listener is not None:
+            await listener.close(keep=ok)
