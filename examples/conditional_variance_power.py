@@ -9,7 +9,8 @@ weights and no low-rank part, i.e. the imputation DID estimator), and tests ``H0
 - ``marginal``          all cells exchangeable (unit-and-time placebos);
 - ``conditional_unit``  conditions on the treated unit (time placebos);
 - ``conditional_time``  conditions on the treated period (unit placebos);
-- ``conditional``       conditions on both (two-way multiplicative model).
+- ``conditional``       conditions on both (two-way multiplicative model), with 1.96, and with
+                        the t quantile for its Satterthwaite degrees of freedom (``details["df"]``).
 
 Four noise designs: homoskedastic, heteroskedastic across units, across periods, and both
 (``Var ε_it = a_i b_t`` with log-normal ``a``, ``b``, scaled to mean variance 1). The treated unit
@@ -34,6 +35,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from veil.analytics.causal import PanelData
 from veil.analytics.causal.conditional_variance import conditional_variance
@@ -42,7 +44,7 @@ from veil.analytics.causal.trop import TROP
 N, T = 30, 20  # units, periods; the treated cell is in the last period
 SPREAD = 0.8  # sd of log noise scale per dimension in heteroskedastic designs
 DELTAS = np.linspace(0.0, 5.0, 21)  # effect sizes, in units of the average noise sd
-METHODS = ("marginal", "conditional_unit", "conditional_time", "conditional")
+METHODS = ("marginal", "conditional_unit", "conditional_time", "conditional", "conditional, t(df)")
 DESIGNS = {
     "homoskedastic": (0.0, 0.0),
     "across units": (SPREAD, 0.0),
@@ -72,6 +74,7 @@ def simulate(rng: np.random.Generator, unit_spread: float, time_spread: float) -
 def run_design(unit_spread: float, time_spread: float, rng: np.random.Generator) -> dict:
     tau0 = np.empty(REPLICATIONS)
     se = {m: np.empty(REPLICATIONS) for m in METHODS}
+    crit_t = np.empty(REPLICATIONS)  # t critical value with the two-way estimator's df
     for r in range(REPLICATIONS):
         panel = simulate(rng, unit_spread, time_spread)
         tau0[r] = ESTIMATOR.fit(panel).att_
@@ -81,14 +84,19 @@ def run_design(unit_spread: float, time_spread: float, rng: np.random.Generator)
         se["conditional_unit"][r] = np.sqrt(v_u)
         se["conditional_time"][r] = np.sqrt(v_t)
         se["conditional"][r] = var.se
+        se["conditional, t(df)"][r] = var.se
+        crit_t[r] = stats.t.ppf(0.975, var.details["df"])
+    z = {m: np.full(REPLICATIONS, 1.96) for m in METHODS}
+    z["conditional, t(df)"] = crit_t
     power = {
-        m: np.array([np.mean(np.abs(tau0 + d) > 1.96 * se[m]) for d in DELTAS]) for m in METHODS
+        m: np.array([np.mean(np.abs(tau0 + d) > z[m] * se[m]) for d in DELTAS]) for m in METHODS
     }
     # Size-adjusted: the critical value that rejects 5% of the δ = 0 replications, so methods
     # that over-reject under the null do not get credit for it.
-    crit = {m: np.quantile(np.abs(tau0) / se[m], 0.95) for m in METHODS}
+    crit = {m: np.quantile(np.abs(tau0) / (z[m] * se[m]), 0.95) for m in METHODS}
     adjusted = {
-        m: np.array([np.mean(np.abs(tau0 + d) > crit[m] * se[m]) for d in DELTAS]) for m in METHODS
+        m: np.array([np.mean(np.abs(tau0 + d) > crit[m] * z[m] * se[m]) for d in DELTAS])
+        for m in METHODS
     }
     return {"tau0": tau0, "se": se, "power": power, "adjusted": adjusted, "crit": crit}
 
@@ -125,7 +133,10 @@ if __name__ == "__main__":
         for row, key in enumerate(("power", "adjusted")):
             ax = axes[row, col]
             for m in METHODS:
-                ax.plot(DELTAS, res[key][m], label=m, lw=2 if m == "conditional" else 1.2)
+                style = {"lw": 2 if m.startswith("conditional,") or m == "conditional" else 1.2}
+                if m.startswith("conditional,"):
+                    style["ls"] = "--"
+                ax.plot(DELTAS, res[key][m], label=m, **style)
             ax.axhline(0.05, color="grey", lw=0.8, ls=":")
             if row == 0:
                 ax.set_title(f"heteroskedastic {name}" if name != "homoskedastic" else name)

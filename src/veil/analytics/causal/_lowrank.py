@@ -108,7 +108,7 @@ class WeightedProjector:
 
     def _fe_fitted(self, Z: np.ndarray) -> np.ndarray:
         alpha, beta = self._fe(Z)
-        return alpha[:, :, None] + beta[:, None, :]
+        return np.asarray(alpha[:, :, None] + beta[:, None, :])
 
     def coef(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Return ``(α, β, γ)`` for data ``Z`` without forming the fitted matrix."""
@@ -196,7 +196,7 @@ class LowRankFit:
             Xb = self.X if self.X.ndim == 4 else self.X[None]
             out = out + np.einsum("bjsk,bk->bjs", np.broadcast_to(Xb, (*out.shape, Xb.shape[-1])),
                                   self.gamma)  # fmt: skip
-        return out
+        return np.asarray(out)
 
     def at(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """Return the fitted value of cell ``(rows[b], cols[b])`` of problem ``b``, shape ``(B,)``."""
@@ -205,7 +205,7 @@ class LowRankFit:
         if self.X is not None and self.gamma is not None:
             x = self.X[rows, cols] if self.X.ndim == 3 else self.X[b, rows, cols]
             out = out + np.einsum("bk,bk->b", x, self.gamma)
-        return out
+        return np.asarray(out)
 
 
 def _orthonormalize(A: np.ndarray) -> np.ndarray:
@@ -253,7 +253,7 @@ def lambda_max(Y: np.ndarray, w: np.ndarray, X: np.ndarray | None = None) -> np.
     Yb = np.broadcast_to(Y, w.shape)
     proj = WeightedProjector(w, X)
     E0 = Yb - proj.fit(Yb)[3]
-    return 2.0 * np.linalg.norm(w * E0, ord=2, axis=(1, 2))
+    return np.asarray(2.0 * np.linalg.norm(w * E0, ord=2, axis=(1, 2)))
 
 
 def fit_twfe_lowrank(
@@ -460,4 +460,4 @@ def objective(Y: np.ndarray, w: np.ndarray, lam: float | np.ndarray, fit: LowRan
     lam_b = np.broadcast_to(np.asarray(lam, dtype=float), (w.shape[0],))
     nuc = np.linalg.svd(fit.L, compute_uv=False).sum(axis=1)
     pen = np.where(np.isfinite(lam_b), lam_b * nuc, 0.0)
-    return sse + pen
+    return np.asarray(sse + pen)

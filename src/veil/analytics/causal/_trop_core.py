@@ -125,12 +125,12 @@ def cell_weights(
         theta = theta / theta.sum(axis=1, keepdims=True)
     w = omega[:, :, None] * theta[:, None, :] * (1.0 - W)[None]
     w[np.arange(rows.size), rows, cols] = 0.0
-    return w
+    return np.asarray(w)
 
 
 def _identified(w: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     b = np.arange(rows.size)
-    return (w[b, rows, :].sum(axis=1) > 0) & (w[b, :, cols].sum(axis=1) > 0)
+    return np.asarray((w[b, rows, :].sum(axis=1) > 0) & (w[b, :, cols].sum(axis=1) > 0))
 
 
 def _chunks(n_cells: int, N: int, T: int) -> list[slice]:
@@ -454,7 +454,8 @@ def tune(
         unit=(fixed["unit"],) if "unit" in fixed else grids.unit,
         nn=(fixed["nn"],) if "nn" in fixed else grids.nn,
     )
-    cells = np.nonzero(W == 0)
+    rows0, cols0 = np.nonzero(W == 0)
+    cells: tuple[np.ndarray, np.ndarray] = (rows0, cols0)
     if max_cells is not None and cells[0].size > max_cells:
         pick = np.sort(np.random.default_rng(0).choice(cells[0].size, max_cells, replace=False))
         cells = (cells[0][pick], cells[1][pick])
@@ -614,7 +615,8 @@ def _descend(
 
 def treated_cells(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(rows, cols)`` of the treated cells, row-major."""
-    return np.nonzero(W == 1)
+    rows, cols = np.nonzero(W == 1)
+    return rows, cols
 
 
 def att_many(

@@ -229,7 +229,11 @@ def conditional_variance(
     -------
     VarianceEstimate
         ``se`` in outcome units; ``details`` has the three mean squares ``v_unit``,
-        ``v_time``, ``v_marginal`` (where computed) and the number of placebos behind each.
+        ``v_time``, ``v_marginal`` (where computed), the number of placebos behind each, and
+        ``df``: degrees of freedom for a t reference distribution (the number of placebos, or
+        for ``"both"`` the Satterthwaite value ``1/df = 1/k_unit + 1/k_time + 1/k_marginal``).
+        With few placebos, ``|τ̂|/se`` has heavier tails than the normal: use
+        ``scipy.stats.t.ppf(1 − α/2, df)`` rather than 1.96.
     """
     if conditioning not in CONDITIONING_TARGETS:
         raise ConfigError(
@@ -278,14 +282,22 @@ def conditional_variance(
         v_marg, a = _mean_square(estimator, placebos, progress)
         details.update(v_marginal=v_marg, n_unit_time_placebos=len(placebos))
         reps.append(a)
+    counts = {
+        "unit": int(details.get("n_time_placebos", 0)),
+        "time": int(details.get("n_unit_placebos", 0)),
+        "marginal": int(details.get("n_unit_time_placebos", 0)),
+    }
     if conditioning == "unit":
-        v = v_unit
+        v, df = v_unit, float(counts["unit"])
     elif conditioning == "time":
-        v = v_time
+        v, df = v_time, float(counts["time"])
     elif conditioning == "marginal":
-        v = v_marg
+        v, df = v_marg, float(counts["marginal"])
     else:
         v = v_unit * v_time / v_marg if v_marg > 0 else math.nan
+        # Satterthwaite on the log scale: Var log(χ²_k/k) ≈ 2/k, so 1/df = Σ 1/k.
+        df = 1.0 / sum(1.0 / max(k, 1) for k in counts.values())
+    details["df"] = df
     name = "conditional" if conditioning == "both" else f"conditional_{conditioning}"
     if conditioning == "marginal":
         name = "marginal"

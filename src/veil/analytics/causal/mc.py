@@ -89,7 +89,7 @@ class MCFit:
         out = self.L + self.unit_effects[:, None] + self.time_effects[None, :]
         if X is not None and self.gamma.size:
             out = out + X @ self.gamma
-        return out
+        return np.asarray(out)
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,7 @@ class _State:
     def xg(self) -> np.ndarray | float:
         if self.X is None:
             return 0.0
-        return np.einsum("jsk,bk->bjs", self.X, self.g)
+        return np.asarray(np.einsum("jsk,bk->bjs", self.X, self.g))
 
     def update_effects(self) -> None:
         m = self.mask
@@ -169,7 +169,7 @@ class _State:
         E = (self.fe_residual() - self.L) * self.mask
         sse = np.einsum("bij,bij->b", E, E) / self.n_obs
         nuc = np.linalg.svd(self.L, compute_uv=False).sum(axis=1)
-        return sse + lam * nuc
+        return np.asarray(sse + lam * nuc)
 
     def update_L(self, lam: np.ndarray) -> None:
         m = self.mask
@@ -192,7 +192,7 @@ class _State:
 
     def lambda_max(self) -> np.ndarray:
         G = self.mask * self.fe_residual()
-        return 2.0 * np.linalg.svd(G, compute_uv=False)[:, 0] / self.n_obs
+        return np.asarray(2.0 * np.linalg.svd(G, compute_uv=False)[:, 0] / self.n_obs)
 
     def solve(self, lam: np.ndarray, max_iter: int, tol: float) -> int:
         obj = self.objective(lam)
@@ -227,7 +227,7 @@ def mcnnm_lambda_path(lam_max: float, n_lambda: int) -> np.ndarray:
 def mcnnm_fit(
     Y: np.ndarray,
     mask: np.ndarray,
-    lam: float | Sequence[float],
+    lam: float | Sequence[float] | np.ndarray,
     *,
     X: np.ndarray | None = None,
     max_iter: int = 1000,

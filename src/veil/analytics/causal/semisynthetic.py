@@ -101,7 +101,7 @@ class Design:
     propensity: np.ndarray | None
     n_treated: int = 10
     n_post: int = 10
-    _chol: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
+    _chol: np.ndarray = field(default_factory=lambda: np.empty((0, 0)), repr=False)
 
     def __post_init__(self) -> None:
         vals, vecs = np.linalg.eigh(self.sigma)
@@ -111,7 +111,8 @@ class Design:
     @property
     def shape(self) -> tuple[int, int]:
         """``(N, T)``."""
-        return self.F.shape  # type: ignore[return-value]
+        N, T = self.F.shape
+        return int(N), int(T)
 
     def draw_treated(self, rng: np.random.Generator) -> np.ndarray:
         """Return the indices of the treated units of one replication."""
@@ -149,7 +150,7 @@ def _ar2_correlations(phi1: float, phi2: float, T: int) -> np.ndarray:
     for k in range(2, T):
         rho[k] = phi1 * rho[k - 1] + phi2 * rho[k - 2]
     idx = np.abs(np.arange(T)[:, None] - np.arange(T)[None, :])
-    return rho[idx]
+    return np.asarray(rho[idx])
 
 
 def _logistic(X: np.ndarray, y: np.ndarray, max_iter: int = 100) -> np.ndarray:
@@ -350,6 +351,7 @@ def _frame(df: pd.DataFrame) -> dict[str, dict[str, float | None]]:
 
 def _tune(design: Design, names: Sequence[str], panel: PanelData, max_loo_cells: int | None
           ) -> tuple[dict[str, PanelEstimator], dict[str, Any]]:  # fmt: skip
+    from veil.analytics.causal.mc import MatrixCompletion
     from veil.analytics.causal.trop import TROP
 
     ests: dict[str, PanelEstimator] = {}
@@ -362,9 +364,9 @@ def _tune(design: Design, names: Sequence[str], panel: PanelData, max_loo_cells:
             ests[name] = TROP(lambda_time=lt, lambda_unit=lu, lambda_nn=ln)
             tuned[name] = {"lambda_time": lt, "lambda_unit": lu, "lambda_nn": ln}
         elif name == "mc":
-            probe_mc = cls(n_lambda=30).fit(panel)
+            probe_mc = MatrixCompletion(n_lambda=30).fit(panel)
             lam = float(probe_mc.result_.details["lambda"])
-            ests[name] = cls(penalty=lam)
+            ests[name] = MatrixCompletion(penalty=lam)
             tuned[name] = {"penalty": lam}
         else:
             ests[name] = cls()
