@@ -10,7 +10,7 @@ from rich.table import Table
 
 from veil.cli import exit_codes
 from veil.cli._output import console, emit_json
-from veil.errors import DataError
+from veil.errors import ConfigError, DataError
 
 __all__ = ["register"]
 
@@ -34,6 +34,30 @@ def _read(path: Path) -> Any:
             path=str(path),
             hint="pass a CSV (comma-separated, header row), TSV or Parquet file",
         ) from exc
+
+
+def _domain(specs: list[str], group: list[str]) -> dict[str, list[str]] | None:
+    """Parse ``--group-values COL=V1,V2`` options into {column: values}."""
+    if not specs:
+        return None
+    out: dict[str, list[str]] = {}
+    for spec in specs:
+        col, sep, values = spec.partition("=")
+        if not sep or not col or not values:
+            raise ConfigError(
+                f"--group-values must look like COLUMN=VALUE1,VALUE2; got {spec!r}",
+                field="group_values",
+                hint="e.g. --group-values sex=female,male",
+            )
+        out[col] = [v.strip() for v in values.split(",")]
+    unknown = sorted(set(out) - set(group))
+    if unknown:
+        raise ConfigError(
+            f"--group-values names {unknown}, which are not --group columns {group}",
+            field="group_values",
+            hint="give values for the columns passed with --group",
+        )
+    return out
 
 
 def _fmt(v: Any) -> str:
@@ -76,6 +100,12 @@ def _print_audit(result: Any) -> None:
     if result.privacy:
         split = ", ".join(f"{k} ε={v:g}" for k, v in result.privacy["split"].items())
         console.print(f"[blue]DP release[/blue]: ε = {result.privacy['epsilon']:g} ({split})")
+        book = result.privacy.get("ledger")
+        if book:
+            console.print(
+                f"budget {book['dataset']!r}: remaining ε={book['remaining_epsilon']:g}",
+                highlight=False,
+            )
     for flag in result.flags:
         console.print(f"[yellow]note[/yellow]: {flag}", highlight=False)
 
@@ -107,6 +137,20 @@ def register(root: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         ] = None,
         epsilon: Annotated[
             float | None, typer.Option("--epsilon", help="Release all counts with epsilon-DP.")
+        ] = None,
+        ledger: Annotated[
+            Path | None,
+            typer.Option("--ledger", help="SQLite budget ledger charged before the release."),
+        ] = None,
+        dataset: Annotated[
+            str | None, typer.Option("--dataset", help="Dataset whose budget pays (with --ledger).")
+        ] = None,
+        group_values: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--group-values",
+                help="Public values of a group column, COL=V1,V2,... (repeatable; for --epsilon).",
+            ),
         ] = None,
         min_group_size: Annotated[
             int, typer.Option("--min-group-size", help="Suppress smaller groups.")
@@ -156,6 +200,9 @@ def register(root: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             n_bootstrap=bootstrap,
             confidence=confidence,
             epsilon=epsilon,
+            ledger=ledger,
+            dataset=dataset,
+            group_values=_domain(group_values or [], group),
             random_state=seed,
         )
         if dropped:
