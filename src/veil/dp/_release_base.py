@@ -227,7 +227,10 @@ class ReleaseBase(Mechanism):
 
     @property
     def guarantee(self) -> Guarantee:
-        return sequential(*(m.guarantee for m in self._parts))
+        """The parts' guarantees composed sequentially (or the one set by the subclass)."""
+        if self._parts:
+            return sequential(*(m.guarantee for m in self._parts))
+        return self._guarantee
 
     @property
     def description(self) -> str:

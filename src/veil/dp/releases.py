@@ -414,10 +414,6 @@ class Quantiles(ReleaseBase):
         self._guarantee = Guarantee(self.epsilon, Fraction(0), None, self.unit)
 
     @property
-    def guarantee(self) -> Guarantee:
-        return self._guarantee
-
-    @property
     def description(self) -> str:
         return f"quantiles: exponential mechanism over {self.candidates.size} candidates"
 
