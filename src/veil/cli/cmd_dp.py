@@ -138,7 +138,7 @@ def register(root: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             "column": column,
             "unit": str(out.guarantee.unit),
         }
-        for key in ("bounds", "granularity", "edges", "sensitivity"):
+        for key in ("bounds", "granularity", "edges", "sensitivity", "sensitivities"):
             if key in out.details:
                 v = out.details[key]
                 document[key] = v.tolist() if hasattr(v, "tolist") else _plain(v)
