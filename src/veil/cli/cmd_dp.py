@@ -16,19 +16,19 @@ from veil.errors import ConfigError
 class Stat(StrEnum):
     """Statistics ``veil dp release`` can compute."""
 
-    count = "count"
-    sum = "sum"
-    mean = "mean"
-    variance = "variance"
-    quantile = "quantile"
-    histogram = "histogram"
+    COUNT = "count"
+    SUM = "sum"
+    MEAN = "mean"
+    VARIANCE = "variance"
+    QUANTILE = "quantile"
+    HISTOGRAM = "histogram"
 
 
 class Noise(StrEnum):
     """Noise distributions for additive releases."""
 
-    laplace = "laplace"
-    gaussian = "gaussian"
+    LAPLACE = "laplace"
+    GAUSSIAN = "gaussian"
 
 
 def _mechanism(
@@ -50,15 +50,18 @@ def _mechanism(
         "person": person,
         "max_contributions": max_contributions,
     }
-    if stat is Stat.quantile:
+    if stat is Stat.QUANTILE:
         return Quantiles(epsilon, bounds=bounds, quantiles=[quantile], **common)
     common.update(noise=noise.value, delta=delta)
-    if stat is Stat.count:
+    if stat is Stat.COUNT:
         return Count(epsilon, **common)
-    if stat is Stat.histogram:
+    if stat is Stat.HISTOGRAM:
         return Histogram(epsilon, bounds=bounds, bins=bins, **common)
-    cls = {Stat.sum: Sum, Stat.mean: Mean, Stat.variance: Variance}[stat]
-    return cls(epsilon, bounds=bounds, **common)
+    if stat is Stat.SUM:
+        return Sum(epsilon, bounds=bounds, **common)
+    if stat is Stat.MEAN:
+        return Mean(epsilon, bounds=bounds, **common)
+    return Variance(epsilon, bounds=bounds, **common)
 
 
 def register(root: typer.Typer, groups: dict[str, typer.Typer]) -> None:
@@ -81,7 +84,7 @@ def register(root: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         ] = None,
         noise: Annotated[
             Noise, typer.Option("--noise", help="Noise distribution.")
-        ] = Noise.laplace,
+        ] = Noise.LAPLACE,
         quantile: Annotated[str, typer.Option("--quantile", help="For --stat quantile.")] = "0.5",
         bins: Annotated[int, typer.Option("--bins", help="For --stat histogram.")] = 10,
         person: Annotated[
@@ -127,7 +130,7 @@ def register(root: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             out = mech.release(table)
             remaining = None
         value = out.value
-        if stat is Stat.quantile:
+        if stat is Stat.QUANTILE:
             value = value[0]
         document = {
             "value": value.tolist() if hasattr(value, "tolist") else value,
@@ -138,7 +141,7 @@ def register(root: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             "column": column,
             "unit": str(out.guarantee.unit),
         }
-        for key in ("bounds", "granularity", "edges", "sensitivity"):
+        for key in ("bounds", "granularity", "edges", "sensitivity", "sensitivities"):
             if key in out.details:
                 v = out.details[key]
                 document[key] = v.tolist() if hasattr(v, "tolist") else _plain(v)
@@ -194,7 +197,7 @@ def register(root: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         table = RichTable(title=f"randomized response, {n:,} respondents")
         table.add_column("")
         table.add_column("value", justify="right")
-        table.add_row("true share (simulated)", f"{document['true_yes'] / n:.4f}")
+        table.add_row("true share (simulated)", f"{int(truths.sum()) / n:.4f}")
         table.add_row("'yes' answers", f"{document['yes_answers']:,}")
         table.add_row("estimate 2N/n - 1/2" if epsilon is None else "estimate", f"{est.value:.4f}")
         table.add_row(f"{confidence:.0%} interval", f"[{est.low:.4f}, {est.high:.4f}]")
@@ -241,7 +244,7 @@ def register(root: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         ] = None,
         epsilon: Annotated[str, typer.Option("--epsilon")] = "1",
         delta: Annotated[str, typer.Option("--delta", help="For Gaussian noise.")] = "1e-6",
-        noise: Annotated[Noise, typer.Option("--noise")] = Noise.gaussian,
+        noise: Annotated[Noise, typer.Option("--noise")] = Noise.GAUSSIAN,
         bound: Annotated[int, typer.Option("--bound", help="Clamp each record to [0, B].")] = 5000,
         local: Annotated[
             bool, typer.Option("--local", help="All parties in this process (no TLS).")

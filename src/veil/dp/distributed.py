@@ -47,7 +47,7 @@ import numpy.typing as npt
 
 from veil.dp import samplers
 from veil.dp._numbers import positive_fraction, probability
-from veil.dp.calibration import round_sigma2_up, zcdp_delta
+from veil.dp.calibration import round_sigma2_up_until, smallest_passing, zcdp_delta
 from veil.dp.guarantee import Guarantee, PrivacyUnit, fraction_at_least
 from veil.dp.mechanisms import simplify_scale_up
 from veil.errors import ConfigError
@@ -149,20 +149,8 @@ class DistributedGaussian:
             rho = kls_rho(s2, honest, float(sens), dimension)
             return zcdp_delta(rho, float(eps)) <= float(dlt)
 
-        lo, hi = 0.25, max(0.25, float(sens) ** 2)
-        while not ok(hi):
-            lo, hi = hi, hi * 2
-        for _ in range(80):
-            mid = (lo + hi) / 2
-            if ok(mid):
-                hi = mid
-            else:
-                lo = mid
-            if hi - lo <= 1e-9 * hi:
-                break
-        s2 = round_sigma2_up(Fraction(hi))
-        while not ok(float(s2)):  # float rounding must not undercut the target
-            s2 = round_sigma2_up(s2 * Fraction(1_000_001, 1_000_000))
+        best = smallest_passing(ok, 0.25, max(0.25, float(sens) ** 2))
+        s2 = round_sigma2_up_until(ok, Fraction(best))
         rho = fraction_at_least(kls_rho(float(s2), honest, float(sens), dimension))
         guarantee = Guarantee(eps, dlt, rho, unit or PrivacyUnit())
         return cls(n_parties, threshold, s2, guarantee, sens, dimension, unit or PrivacyUnit())
