@@ -56,6 +56,8 @@ def test_both_is_the_two_way_combination_of_the_three_placebo_families() -> None
     assert v.se**2 == pytest.approx(d["v_unit"] * d["v_time"] / d["v_marginal"])
     assert d["n_time_placebos"] == 30 - 1 - 2  # every window with ≥ 2 earlier periods
     assert d["n_unit_placebos"] == 39  # one treated unit: every control
+    k = (d["n_time_placebos"], d["n_unit_placebos"], d["n_unit_time_placebos"])
+    assert d["df"] == pytest.approx(1.0 / sum(1.0 / x for x in k))  # Satterthwaite, log scale
 
 
 def test_the_placebo_families_copy_the_treatment_window() -> None:

@@ -245,6 +245,17 @@ def test_a_subset_of_leave_one_out_cells_can_be_used() -> None:
     assert est.result_.details["n_loo_cells"] == 40
 
 
+def test_placebo_tuning_scores_placebo_assignments_on_the_controls() -> None:
+    """tuning="placebo" (the replication code's criterion) runs the same search on placebo ATTs."""
+    panel = factor_panel(seed=17)
+    est = TROP(tuning="placebo", n_placebo_trials=8, lambda_nn=INF).fit(panel)
+    path = est.result_.details["tuning_path"]
+    assert est.result_.details["loo_criterion"] == pytest.approx(min(p["Q"] for p in path))
+    assert est.result_.details["n_loo_cells"] == 8  # one placebo ATT per trial
+    with pytest.raises(ConfigError, match="'tuning' parameter"):
+        TROP(tuning="cv").fit(panel)
+
+
 @pytest.mark.slow
 def test_full_tuning_on_prop99_gives_an_estimate_between_sc_and_did(prop99) -> None:
     """Tuned TROP on Prop 99 lands in the range of the published estimators (−27.35 … −15.6)."""

@@ -424,15 +424,22 @@ def tune(
     tol: float = 1e-4,
     progress: Callable[[int, int], None] | None = None,
     max_cells: int | None = None,
+    criterion: str = "loo",
+    n_trials: int = 50,
 ) -> TuningResult:
     """Choose ``(λ_time, λ_unit, λ_nn)`` by leave-one-out cross-validation ([TROP] eq. 4–5).
+
+    ``criterion="placebo"`` replaces eq. 5 by the criterion of the authors' replication code
+    (used for the paper's simulations): on the never-treated units only, ``n_trials`` placebo
+    assignments each treat as many units as are treated in ``W`` for as many final periods,
+    and ``Q(λ) = mean τ̂_k²`` over the trials' estimated (zero) effects; same search.
 
     Search ([TROP] footnote 2, made concrete here because the paper leaves the grids open):
 
     1. ``λ_time`` over its coarse grid with ``λ_unit = 0``, ``λ_nn = inf``;
     2. ``λ_unit`` over its grid with ``λ_time`` from 1 and ``λ_nn = inf``;
     3. ``λ_nn`` over its grid (from ``inf`` downwards, each fit warm-started from the previous
-       one; the descent stops once ``Q`` has risen twice in a row) with the other two fixed;
+       one; the descent stops at the first rise of ``Q``) with the other two fixed;
     4. each coordinate gets a finer grid of ``fine_points`` values spanning its coarse neighbours
        (geometric for ``λ_nn``); the three are updated in turn, each by descent along its fine
        grid from the current value with the other two held at their latest values, until a
@@ -459,6 +466,21 @@ def tune(
     if max_cells is not None and cells[0].size > max_cells:
         pick = np.sort(np.random.default_rng(0).choice(cells[0].size, max_cells, replace=False))
         cells = (cells[0][pick], cells[1][pick])
+    trials: list[np.ndarray] = []
+    if criterion == "placebo":
+        treated = W.any(axis=1)
+        controls = np.flatnonzero(~treated)
+        n_tr = max(1, min(int(treated.sum()), controls.size - 1))
+        t_post = max(1, int(W.sum(axis=1).max()))
+        prng = np.random.default_rng(0)  # public: which controls play treated
+        for _ in range(n_trials):
+            Wk = np.zeros((controls.size, W.shape[1]))
+            Wk[prng.choice(controls.size, n_tr, replace=False), W.shape[1] - t_post :] = 1.0
+            trials.append(Wk)
+        Yc = Y[controls]
+        Xc = None if X is None else X[controls]
+    elif criterion != "loo":
+        raise ValueError(f"criterion must be 'loo' or 'placebo'; got {criterion!r}")
     memo: dict[tuple[float, float, float], float] = {}
     states: dict[tuple[float, float, float], CellFits] = {}
     path: list[tuple[Lambdas, float]] = []
@@ -485,6 +507,18 @@ def tune(
         if key in memo:
             return memo[key]
         lam = Lambdas(lt, lu, ln)
+        if trials:
+            atts = att_many(
+                [Yc] * len(trials), trials, lam, Xs=None if Xc is None else [Xc] * len(trials),
+                normalize=normalize, square=square, tol=tol,
+            )  # fmt: skip
+            q = float(np.nanmean(atts**2))
+            n_cells = int(np.isfinite(atts).sum())
+            memo[key] = q
+            path.append((lam, q))
+            if progress is not None:
+                progress(min(len(memo), budget), budget)
+            return q
         finite = math.isfinite(ln)
         warm = nearest_state(key) if finite else None
         q, fits = loo_criterion(

@@ -35,6 +35,7 @@ from veil.analytics.causal.base import (
     ESTIMATORS,
     Constraint,
     Interval,
+    Options,
     PanelEstimator,
     ProgressCallback,
     build_result,
@@ -72,6 +73,13 @@ class TROP(PanelEstimator):
     max_loo_cells : int or None, default=None
         ``None`` (default) sums the criterion over every control cell, as the paper does; an
         integer uses a fixed random subset of that many control cells (for large panels).
+    tuning : {"loo", "placebo"}, default="loo"
+        ``"loo"``: the paper's leave-one-out criterion (eq. 4–5). ``"placebo"``: the criterion of
+        the authors' replication code for the paper's simulations — placebo assignments on the
+        never-treated units that copy the number of treated units and of treated final periods;
+        same coordinate search.
+    n_placebo_trials : int, default=50
+        Placebo assignments per evaluation when ``tuning="placebo"`` (the replication uses 200).
     se : str or None, default=None
         Variance method; ``"stratified_bootstrap"`` is [TROP] Alg. 3. Replicates keep the ``λ``
         chosen on the data.
@@ -112,6 +120,8 @@ class TROP(PanelEstimator):
         "tol": [Interval(float, 0, None, closed="neither")],
         "tuning_tol": [Interval(float, 0, None, closed="neither")],
         "max_loo_cells": [None, Interval(int, 10, None)],
+        "tuning": [Options(frozenset({"loo", "placebo"}))],
+        "n_placebo_trials": [Interval(int, 2, None)],
     }
 
     def __init__(
@@ -124,6 +134,8 @@ class TROP(PanelEstimator):
         tol: float = 1e-7,
         tuning_tol: float = 1e-4,
         max_loo_cells: int | None = None,
+        tuning: str = "loo",
+        n_placebo_trials: int = 50,
         se: str | None = None,
         n_replications: int = 200,
         random_state: int | np.random.Generator | None = 0,
@@ -135,6 +147,8 @@ class TROP(PanelEstimator):
         self.tol = tol
         self.tuning_tol = tuning_tol
         self.max_loo_cells = max_loo_cells
+        self.tuning = tuning
+        self.n_placebo_trials = n_placebo_trials
         self.se = se
         self.n_replications = n_replications
         self.random_state = random_state
@@ -151,7 +165,7 @@ class TROP(PanelEstimator):
         tuning = core.tune(
             panel.Y, panel.W.astype(float), X=panel.X, fixed=fixed,
             normalize=self.normalize_weights, tol=self.tuning_tol, progress=progress,
-            max_cells=self.max_loo_cells,
+            max_cells=self.max_loo_cells, criterion=self.tuning, n_trials=self.n_placebo_trials,
         )  # fmt: skip
         return tuning.lambdas, tuning
 
