@@ -242,10 +242,14 @@ def register(root: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             bool, typer.Option("--with-fairlearn", help="Also run fairlearn (must be installed).")
         ] = False,
         seed: Annotated[int, typer.Option("--seed", help="Train/test split seed.")] = 0,
+        blas_threads: Annotated[
+            int | None,
+            typer.Option("--blas-threads", help="Cap BLAS threads for every method alike."),
+        ] = None,
         json_out: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
     ) -> None:
         """Benchmark fair learners on UCI Adult: accuracy, gaps and CPU seconds per method."""
-        from veil.analytics.fairness.bench import run_bench
+        from veil.analytics.fairness.bench import N_DRAWS, run_bench
 
         if with_fairlearn:
             try:
@@ -262,6 +266,7 @@ def register(root: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             seed=seed,
             with_fairlearn=with_fairlearn,
             only=method,
+            blas_threads=blas_threads,
             progress=lambda msg: console.print(msg, highlight=False),
         )
         if json_out:
@@ -270,6 +275,8 @@ def register(root: typer.Typer, groups: dict[str, typer.Typer]) -> None:
                     "dataset": "adult (train+test complete cases, 70/30 split)",
                     "tolerance": tolerance,
                     "repeats": repeats,
+                    "blas_threads": blas_threads,
+                    "prediction_draws": N_DRAWS,
                     "methods": results,
                 }
             )

@@ -81,6 +81,43 @@ def test_exponentiated_gradient_meets_the_constraint_on_training_data(credit, co
     assert unconstrained > 0.03  # the constraint had work to do
 
 
+def _biased(n: int = 20_000) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Public simulated data where the label depends on the group through the features."""
+    rng = np.random.default_rng(11)
+    group = rng.choice(["a", "b"], n, p=[0.3, 0.7])
+    X = pd.DataFrame(rng.normal(size=(n, 4)), columns=["f0", "f1", "f2", "f3"])
+    X["f0"] += np.where(group == "b", 0.8, 0.0)
+    y = (X["f0"] + X["f1"] + rng.logistic(size=n) * 0.8 > 0.5).astype(int).to_numpy()
+    return X, y, group
+
+
+@pytest.mark.parametrize("constraint", [DemographicParity(0.01), EqualizedOdds(0.01)])
+def test_the_subsample_phase_finds_the_multipliers_and_the_full_phase_meets_the_bound(
+    constraint,
+):
+    """On 20,000 rows the first rounds use 1/8 of them; the final mixture meets the bound."""
+    X, y, group = _biased()
+    eg = ExponentiatedGradient(LogisticRegression(), constraint=constraint)
+    eg.fit(X, y, sensitive_features=group)
+    phases = eg.history_.groupby("phase")["rows"].first()
+    assert set(phases.index) == {"subsample", "full"}
+    assert 2400 <= phases["subsample"] <= 2600
+    assert phases["full"] == 20_000
+    assert (eg.history_["phase"] == "full").sum() <= 5
+    assert _mixture_disparity(eg, X, y, group, constraint.disparity) <= 0.01 + 0.002
+    assert _mixture_disparity(LogisticRegression().fit(X, y), X, y, group,
+                              constraint.disparity) > 0.05  # fmt: skip
+
+
+def test_without_subsampling_every_round_uses_all_rows():
+    """subsample=None plays the whole game on the full data (same bound met)."""
+    X, y, group = _biased(8000)
+    eg = ExponentiatedGradient(LogisticRegression(), constraint=DemographicParity(0.01),
+                               subsample=None).fit(X, y, sensitive_features=group)  # fmt: skip
+    assert set(eg.history_["phase"]) == {"full"}
+    assert _mixture_disparity(eg, X, y, group, "demographic_parity") <= 0.012
+
+
 def test_a_pipeline_with_a_column_transformer_gets_the_weights_on_its_last_step(credit):
     """Pipelines (pandas in, ColumnTransformer inside) fit without a sample_weight error."""
     df, y, _s = credit

@@ -21,7 +21,6 @@ covers sampling and noise and costs no privacy.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -49,7 +48,13 @@ from veil.analytics.fairness.metrics import (
     rates,
     ratio,
 )
-from veil.analytics.fairness.noise import CountMechanism, check_epsilon, count_mechanism
+from veil.analytics.fairness.noise import (
+    CountMechanism,
+    charged,
+    check_epsilon,
+    check_ledger,
+    count_mechanism,
+)
 from veil.dp.accountant import sequential
 from veil.dp.ledger import Ledger
 from veil.errors import ConfigError, PrivacyError
@@ -333,12 +338,7 @@ def audit(
     frame = sensitive_frame(sensitive_features, n)
     w = as_weights(sample_weight, n)
     private = epsilon is not None or mechanism is not None
-    if (ledger is None) != (dataset is None) or (ledger is not None and not private):
-        raise ConfigError(
-            "ledger= and dataset= go together, and only with epsilon=",
-            field="dataset" if dataset is None else "ledger",
-            hint="name the ledger and the dataset whose budget pays for an epsilon= release",
-        )
+    check_ledger(ledger, dataset, private)
     if epsilon is not None:
         check_epsilon(epsilon)  # before any work
     if private and w is not None:
@@ -486,37 +486,20 @@ def _release(
         "composition": "basic: epsilons of the tables add up",
         "privacy_unit": str(guarantee.unit),
     }
-    with ExitStack() as stack:
-        book = charge_id = None
-        if ledger is not None:
-            book = ledger if isinstance(ledger, Ledger) else stack.enter_context(Ledger(ledger))
-            names = ", ".join(f"{k} ({m.describe()['mechanism']})" for k, m in mechs.items())
-            charge_id = book.charge(str(dataset), guarantee, f"fairness audit: {names}")
-        try:
-            noisy_table = mechs["confusion_table"].release(table).astype(np.float64)
-            noisy_calib = None
-            if calib is not None:
-                # released: per bin, rows with label 0 and with label 1; a bin's mean score is
-                # taken as its midpoint (scores lie in [0, 1] by construction)
-                cal_counts = np.stack([calib[..., 0] - calib[..., 2], calib[..., 2]], axis=-1)
-                noisy = mechs["calibration_table"].release(cal_counts).astype(np.float64)
-                mids = (np.arange(n_bins) + 0.5) / n_bins
-                rows = noisy.sum(axis=-1)
-                noisy_calib = np.stack([rows, rows * mids, noisy[..., 1]], axis=-1)
-        except BaseException as exc:
-            if book is not None and charge_id is not None:
-                book.finish(charge_id, revealed=False, note=f"{type(exc).__name__}: {exc}")
-            raise
-        if book is not None and charge_id is not None:
-            book.finish(charge_id, revealed=True)
-            left = book.budget(str(dataset))
-            privacy["ledger"] = {
-                "path": book.path,
-                "dataset": dataset,
-                "charge_id": charge_id,
-                "remaining_epsilon": float(left.remaining_epsilon),
-                "remaining_delta": float(left.remaining_delta),
-            }
+    names = ", ".join(f"{k} ({m.describe()['mechanism']})" for k, m in mechs.items())
+    with charged(ledger, dataset, guarantee, f"fairness audit: {names}") as book:
+        noisy_table = mechs["confusion_table"].release(table).astype(np.float64)
+        noisy_calib = None
+        if calib is not None:
+            # released: per bin, rows with label 0 and with label 1; a bin's mean score is
+            # taken as its midpoint (scores lie in [0, 1] by construction)
+            cal_counts = np.stack([calib[..., 0] - calib[..., 2], calib[..., 2]], axis=-1)
+            noisy = mechs["calibration_table"].release(cal_counts).astype(np.float64)
+            mids = (np.arange(n_bins) + 0.5) / n_bins
+            rows = noisy.sum(axis=-1)
+            noisy_calib = np.stack([rows, rows * mids, noisy[..., 1]], axis=-1)
+    if book:
+        privacy["ledger"] = book
     return noisy_table, noisy_calib, mechs["confusion_table"], privacy
 
 

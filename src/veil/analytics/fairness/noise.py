@@ -18,18 +18,29 @@ of scale ``1/ε`` on every cell makes the whole table ε-DP (Dwork & Roth 2014, 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from fractions import Fraction
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 from veil.dp import samplers
 from veil.dp.guarantee import Guarantee
+from veil.dp.ledger import Ledger
 from veil.dp.mechanisms import LaplaceMechanism
 from veil.errors import ConfigError, PrivacyError
 from veil.field import Csprng
 
-__all__ = ["CountMechanism", "DiscreteLaplaceCounts", "check_epsilon", "count_mechanism"]
+__all__ = [
+    "CountMechanism",
+    "DiscreteLaplaceCounts",
+    "charged",
+    "check_epsilon",
+    "check_ledger",
+    "count_mechanism",
+]
 
 
 def check_epsilon(epsilon: object, name: str = "epsilon") -> Fraction:
@@ -180,3 +191,53 @@ class DiscreteLaplaceCounts:
 def count_mechanism(epsilon: float | Fraction, *, sensitivity: int = 1) -> CountMechanism:
     """Return the default count mechanism for a release of loss ``epsilon``."""
     return DiscreteLaplaceCounts(epsilon=epsilon, sensitivity=sensitivity)
+
+
+def check_ledger(ledger: Ledger | str | Path | None, dataset: str | None, private: bool) -> None:
+    """Raise ConfigError unless ``ledger`` and ``dataset`` come together, and only with ε."""
+    if (ledger is None) != (dataset is None) or (ledger is not None and not private):
+        raise ConfigError(
+            "ledger= and dataset= go together, and only with epsilon=",
+            field="dataset" if dataset is None else "ledger",
+            hint="name the ledger and the dataset whose budget pays for an epsilon= release",
+        )
+
+
+@contextmanager
+def charged(
+    ledger: Ledger | str | Path | None, dataset: str | None, guarantee: Guarantee, what: str
+) -> Iterator[dict[str, Any]]:
+    """Charge ``guarantee`` to ``dataset`` before the block runs; report what remains after.
+
+    Without a ledger the block just runs. With one, the charge is durable before the block
+    starts (:meth:`veil.dp.ledger.Ledger.charge`), is marked revealed when the block ends and
+    failed if it raises (the budget stays spent either way: privacy is never at risk). The
+    yielded dict is filled afterwards with ``path``, ``dataset``, ``charge_id``,
+    ``remaining_epsilon`` and ``remaining_delta``.
+
+    Raises
+    ------
+    BudgetExhausted
+        The charge does not fit; the block does not run and nothing is recorded.
+    """
+    info: dict[str, Any] = {}
+    if ledger is None:
+        yield info
+        return
+    with ExitStack() as stack:
+        book = ledger if isinstance(ledger, Ledger) else stack.enter_context(Ledger(ledger))
+        charge_id = book.charge(str(dataset), guarantee, what)
+        try:
+            yield info
+        except BaseException as exc:
+            book.finish(charge_id, revealed=False, note=f"{type(exc).__name__}: {exc}")
+            raise
+        book.finish(charge_id, revealed=True)
+        left = book.budget(str(dataset))
+        info.update(
+            path=book.path,
+            dataset=dataset,
+            charge_id=charge_id,
+            remaining_epsilon=float(left.remaining_epsilon),
+            remaining_delta=float(left.remaining_delta),
+        )

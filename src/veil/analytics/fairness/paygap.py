@@ -14,15 +14,21 @@ means, one sort for medians (the bootstrap re-weights the sorted rows).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from veil.analytics.fairness._inputs import as_vector, as_weights
+from veil.analytics.fairness._paygap_dp import check_bounds, private_cells
 from veil.analytics.fairness.metrics import group_median
-from veil.errors import ConfigError, DataError
+from veil.analytics.fairness.noise import check_epsilon, check_ledger
+from veil.dp.ledger import Ledger
+from veil.errors import ConfigError, DataError, PrivacyError
 
 __all__ = ["PayGapResult", "pay_gap"]
 
@@ -41,12 +47,19 @@ class PayGapResult:
     reference : str
     dropped_categories : list of str
         Categories left out of the adjusted gap because a group was absent.
+    privacy : dict or None
+        Under ``epsilon=``: ε, its split, mechanisms, bounds, privacy unit (and the ledger's
+        remaining budget); ``None`` when exact.
+    flags : list of str
+        Notes on what was left out or assumed.
     """
 
     gaps: pd.DataFrame
     by_category: pd.DataFrame | None
     reference: str
     dropped_categories: list[str]
+    privacy: dict[str, Any] | None = None
+    flags: list[str] = field(default_factory=list)
 
     def gap(self, group: str, statistic: str = "mean", kind: str = "raw") -> float:
         """Return one relative gap, e.g. ``gap("Female", "median", "adjusted")``."""
@@ -114,6 +127,22 @@ def _interval(values: np.ndarray, alpha: float) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
+def _domain(
+    name: str, values: np.ndarray, public: Any, flags: list[str], private: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return (domain values, code per row; -1 outside) from public values or the data."""
+    if public is None:
+        if private:
+            flags.append(f"the {name} values were read from the data; under DP they should be "
+                         f"public ({name}_values=)")  # fmt: skip
+        return np.unique(values, return_inverse=True)
+    domain = np.asarray([str(v) for v in public])
+    if domain.size == 0 or np.unique(domain).size != domain.size:
+        raise ConfigError(f"{name}_values must be distinct values, at least one; got "
+                          f"{list(public)[:10]}", field=f"{name}_values")  # fmt: skip
+    return domain, pd.Index(domain).get_indexer(values)
+
+
 def pay_gap(
     pay: Any,
     group: Any,
@@ -124,6 +153,12 @@ def pay_gap(
     n_bootstrap: int = 1000,
     confidence: float = 0.95,
     random_state: int | np.random.Generator | None = None,
+    epsilon: float | str | Fraction | None = None,
+    bounds: tuple[float, float] | None = None,
+    group_values: Sequence[Any] | None = None,
+    category_values: Sequence[Any] | None = None,
+    ledger: Ledger | str | Path | None = None,
+    dataset: str | None = None,
 ) -> PayGapResult:
     """Compute raw and category-adjusted mean and median pay gaps against a reference group.
 
@@ -138,14 +173,34 @@ def pay_gap(
     reference : scalar, optional
         The group compared against (default: the one with the highest mean pay).
     sample_weight : array-like, shape (n_rows,), optional
+        Not allowed with ``epsilon``.
     n_bootstrap : int, default=1000
-        Replicates for the intervals (0: none).
+        Replicates for the intervals (0: none). No intervals under DP.
     confidence : float, default=0.95
     random_state : int or Generator, optional
+    epsilon : rational > 0, optional
+        Release with ε-DP for one row (see :mod:`._paygap_dp` for what is released and the
+        split of ε); needs ``bounds``.
+    bounds : (lower, upper), optional
+        Public pay range for the DP release; pay outside it is clamped.
+    group_values, category_values : sequence, optional
+        Public values of ``group`` and ``categories`` (compared as text); rows with other
+        values are left out. Under DP, without them the values are read from the data (and a
+        flag says so).
+    ledger : veil.dp.ledger.Ledger or path, optional
+        Charge ε to ``dataset``'s budget before anything is released.
+    dataset : str, optional
 
     Returns
     -------
     PayGapResult
+
+    Raises
+    ------
+    PrivacyError
+        ``epsilon`` without valid ``bounds``, with ``sample_weight``, or not positive.
+    BudgetExhausted
+        The ledger cannot pay ``epsilon``; nothing is released.
 
     Examples
     --------
@@ -153,27 +208,50 @@ def pay_gap(
     >>> round(r.gap("f", "mean"), 3)
     0.286
     """
+    private = epsilon is not None
+    check_ledger(ledger, dataset, private)
+    if private:
+        check_epsilon(epsilon)
+        lo_hi = check_bounds(bounds)
+        if sample_weight is not None:
+            raise PrivacyError("sample weights cannot be combined with a DP release",
+                               field="sample_weight", hint="drop sample_weight")  # fmt: skip
     y = as_vector("pay", pay).astype(np.float64)
     n = y.shape[0]
     if not np.all(np.isfinite(y)):
         raise DataError("pay has missing or infinite values", field="pay",
                         hint="drop those rows first")  # fmt: skip
-    gvals, gcode = np.unique(as_vector("group", group, n=n).astype(str), return_inverse=True)
-    if categories is None:
-        cvals, ccode = np.array(["all"]), np.zeros(n, dtype=np.int64)
-    else:
-        cvals, ccode = np.unique(as_vector("categories", categories, n=n).astype(str),
-                                 return_inverse=True)  # fmt: skip
     if not (isinstance(n_bootstrap, int) and n_bootstrap >= 0):
         raise ConfigError(f"n_bootstrap must be an integer >= 0; got {n_bootstrap!r}",
                           field="n_bootstrap")  # fmt: skip
     if not 0 < confidence < 1:
         raise ConfigError(f"confidence must be in (0, 1); got {confidence!r}", field="confidence")
+    flags: list[str] = []
+    gvals, gcode = _domain("group", as_vector("group", group, n=n).astype(str), group_values,
+                           flags, private)  # fmt: skip
+    if categories is None:
+        cvals, ccode = np.array(["all"]), np.zeros(n, dtype=np.int64)
+    else:
+        cvals, ccode = _domain("category", as_vector("categories", categories, n=n).astype(str),
+                               category_values, flags, private)  # fmt: skip
     w = as_weights(sample_weight, n)
     w = np.ones(n) if w is None else w
+    inside = (gcode >= 0) & (ccode >= 0)
+    if not inside.all():
+        if not private:
+            flags.append(f"{int((~inside).sum())} rows with values outside group_values or "
+                         "category_values left out")  # fmt: skip
+        y, gcode, ccode, w = y[inside], gcode[inside], ccode[inside], w[inside]
+        n = y.shape[0]
     n_g, n_c = gvals.shape[0], cvals.shape[0]
     if n_g < 2:
         raise DataError(f"group has one value ({gvals[0]!r}); need two to compare", field="group")
+    if reference is not None and not np.any(gvals == str(reference)):
+        raise ConfigError(f"reference {reference!r} is not a value of group; values are "
+                          f"{gvals.tolist()[:10]}", field="reference")  # fmt: skip
+    if private:
+        return _private_gap(y, gcode, ccode, gvals, cvals, reference, flags, epsilon, lo_hi,
+                            ledger, dataset, categories is not None)  # fmt: skip
     cell = gcode * n_c + ccode
     order = np.lexsort((y, cell))
     y, cell, gcode, w = y[order], cell[order], gcode[order], w[order]
@@ -189,14 +267,13 @@ def pay_gap(
         return _gaps(tot, mean, median, n_g, n_c, ref, raw_mean, raw_median)
 
     if reference is None:
-        means = np.bincount(gcode, weights=w * y, minlength=n_g) / np.bincount(gcode, weights=w)
-        ref = int(np.argmax(means))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = np.bincount(gcode, weights=w * y, minlength=n_g) / np.bincount(
+                gcode, weights=w, minlength=n_g
+            )
+        ref = int(np.nanargmax(means))
     else:
-        hits = np.flatnonzero(gvals == str(reference))
-        if hits.size == 0:
-            raise ConfigError(f"reference {reference!r} is not a value of group; values are "
-                              f"{gvals.tolist()[:10]}", field="reference")  # fmt: skip
-        ref = int(hits[0])
+        ref = int(np.flatnonzero(gvals == str(reference))[0])
     point = estimate(w)
     reps = None
     if n_bootstrap:
@@ -207,14 +284,52 @@ def pay_gap(
                 for _ in range(n_bootstrap)
             ]
         )
-    alpha = (1 - confidence) / 2
+    tot, mean, median = _stats(y, cell, n_g * n_c, w, presorted=True)
+    counts = np.bincount(cell, minlength=n_g * n_c)
+    return _result(point, reps, (1 - confidence) / 2, gvals, cvals, ref,
+                   (tot, counts, mean, median) if categories is not None else None, flags)  # fmt: skip
+
+
+def _private_gap(
+    y: np.ndarray, gcode: np.ndarray, ccode: np.ndarray, gvals: np.ndarray, cvals: np.ndarray,
+    reference: Any, flags: list[str], epsilon: Any, bounds: tuple[float, float],
+    ledger: Ledger | str | Path | None, dataset: str | None, with_categories: bool,
+) -> PayGapResult:  # fmt: skip
+    """Release the cells with DP (:func:`._paygap_dp.private_cells`), then post-process."""
+    n_g, n_c = gvals.shape[0], cvals.shape[0]
+    stats, privacy = private_cells(y, gcode, ccode, n_g, n_c, epsilon=epsilon, bounds=bounds,
+                                   ledger=ledger, dataset=dataset)  # fmt: skip
+    ref = (  # by default the highest noisy mean: post-processing
+        int(np.argmax(stats["raw_mean"]))
+        if reference is None
+        else int(np.flatnonzero(gvals == str(reference))[0])
+    )
+    tot = stats["count"]
+    point = _gaps(tot, stats["mean"], stats["median"], n_g, n_c, ref, stats["raw_mean"],
+                  stats["raw_median"])  # fmt: skip
+    flags.append("no intervals under DP: the figures carry sampling and noise error")
+    counts = np.round(tot).astype(np.int64)
+    result = _result(point, None, 0.0, gvals, cvals, ref,
+                     (tot, counts, stats["mean"], stats["median"]) if with_categories else None,
+                     flags)  # fmt: skip
+    result.privacy = privacy
+    return result
+
+
+def _result(
+    point: np.ndarray, reps: np.ndarray | None, alpha: float, gvals: np.ndarray,
+    cvals: np.ndarray, ref: int,
+    cells: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None, flags: list[str],
+) -> PayGapResult:  # fmt: skip
+    """Assemble the gap table (and the per-category table when ``cells`` is given)."""
+    n_g, n_c = gvals.shape[0], cvals.shape[0]
     rows = []
     for g in range(n_g):
         if g == ref:
             continue
         for s, stat in enumerate(("mean", "median")):
             for k, kind in enumerate(("raw", "adjusted")):
-                if kind == "adjusted" and categories is None:
+                if kind == "adjusted" and cells is None:
                     continue
                 row: dict[str, Any] = {"group": gvals[g], "statistic": stat, "kind": kind,
                                        "gap": point[g, s, k, 0], "relative": point[g, s, k, 1]}  # fmt: skip
@@ -223,14 +338,14 @@ def pay_gap(
                         lo, hi = _interval(reps[:, g, s, k, j], alpha)
                         row[f"{name}_low"], row[f"{name}_high"] = lo, hi
                 rows.append(row)
-    tot, mean, median = _stats(y, cell, n_g * n_c, w, presorted=True)
     by_cat = None
     dropped: list[str] = []
-    if categories is not None:
+    if cells is not None:
+        tot, counts, mean, median = cells
         by_cat = pd.DataFrame({
             "category": np.tile(cvals, n_g), "group": np.repeat(gvals, n_c),
-            "count": np.bincount(cell, minlength=n_g * n_c), "mean": mean, "median": median,
+            "count": counts, "mean": mean, "median": median,
         })  # fmt: skip
         present = tot.reshape(n_g, n_c) > 0
         dropped = [str(c) for j, c in enumerate(cvals) if not present[:, j].all()]
-    return PayGapResult(pd.DataFrame(rows), by_cat, str(gvals[ref]), dropped)
+    return PayGapResult(pd.DataFrame(rows), by_cat, str(gvals[ref]), dropped, None, flags)
