@@ -7,7 +7,18 @@ import importlib
 
 import pytest
 
-MODULES = ["veil.dp.samplers"]
+MODULES = [
+    "veil.dp.accountant",
+    "veil.dp.calibration",
+    "veil.dp.mechanisms",
+    "veil.dp.groupby",
+    "veil.dp.ledger",
+    "veil.dp.randomized_response",
+    "veil.dp.releases",
+    "veil.dp.samplers",
+    "veil.dp.selection",
+    "veil.dp.sources",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)
