@@ -1,4 +1,21 @@
-"""The frame codec of ``veil.net.codec`` with its contracts, proved by Nagini."""
+"""The frame codec of ``veil.net.codec`` with its contracts, proved by Nagini for every input.
+
+Strip the contracts (``verify/contracts.py``) and every function here is, statement for statement,
+the product's ``src/veil/net/codec.py`` (checked by ``tests/verify/test_proved_copies.py``); the
+specification functions ``be`` and ``well_formed`` exist only here. Proved:
+
+* ``encode_header``: 27 bytes, and every header field decodes back to the value encoded;
+* ``frame``: the result has the announced size, is ``well_formed``, its header fields decode to
+  the arguments, and its tag, payload and MAC bytes are the arguments' bytes, position by position;
+* ``check_header``: an ``OK`` header has the right version and kind and a length within the limit
+  and large enough for header, tag and MAC; its result is always one of the problem codes;
+* ``check_frame``: returns ``OK`` exactly for ``well_formed`` input (malformed input is rejected).
+
+Trusted, not proved (``@ContractOnly``): ``encode_uint`` / ``decode_uint`` meet their contract in
+terms of ``be`` (they wrap ``int.to_bytes`` / ``int.from_bytes``, which Nagini does not model;
+tested exhaustively for 1 and 2 bytes in ``tests/verify/test_codec_matches_proved.py``), and
+``unframe`` (Nagini has no 8-tuples; its round trip is property-tested there and fuzzed).
+"""
 
 from nagini_contracts.contracts import *
 

@@ -19,7 +19,6 @@ def poly_value(coefficients: List[int], k: int, x: int, p: int) -> int:
     """Specification: ``sum_{i >= k} c[i] x^(i - k) mod p``, by its recursive definition."""
     Requires(Acc(list_pred(coefficients), 1 / 4))
     Requires(0 <= k and k <= len(coefficients) and p > 1)
-    Decreases(len(coefficients) - k)
     if k == len(coefficients):
         return 0
     return (coefficients[k] + x * poly_value(coefficients, k + 1, x, p)) % p
