@@ -37,9 +37,10 @@ def evaluate(coefficients: List[int], x: int, p: int) -> int:
         Invariant(Acc(list_pred(coefficients), 1 / 2))
         Invariant(0 <= k and k <= len(coefficients))
         Invariant(acc == poly_value(coefficients, k, x, p))
-        Assert(poly_value(coefficients, k - 1, x, p)
-               == (coefficients[k - 1] + x * poly_value(coefficients, k, x, p)) % p)
         k = k - 1
+        # One unfolding of the specification, as a hint for the solver.
+        Assert(poly_value(coefficients, k, x, p)
+               == (coefficients[k] + x * poly_value(coefficients, k + 1, x, p)) % p)
         acc = (coefficients[k] + x * acc) % p
     return acc
 
