@@ -22,6 +22,7 @@ Leaves also subclass the matching builtin, so ``except ValueError`` keeps workin
     │   └── ChannelClosed                   the channel was closed (by us, the peer, or an error)
     ├── ProtocolError (RuntimeError)        a party deviated from the protocol
     │   └── CheaterDetected                 a deviation was proven and its author is named
+    ├── PartyFailed (RuntimeError)          a party's process or program crashed; ``party`` names it
     ├── PrivacyError (ValueError)           a DP request cannot be honoured safely
     │   └── BudgetExhausted                 the ledger refuses: the budget would be overspent
     ├── NotFittedError (ValueError, AttributeError)  an estimator is used before ``fit``
@@ -44,6 +45,7 @@ __all__ = [
     "NetworkError",
     "NotFittedError",
     "PanelDataError",
+    "PartyFailed",
     "PeerAuthenticationError",
     "PeerTimeout",
     "PeerUnreachable",
@@ -185,6 +187,12 @@ class CheaterDetected(ProtocolError):
     """Raised when a deviation is proven and its author identified; ``party`` and ``step`` say who and where."""
 
     code = "cheater-detected"
+
+
+class PartyFailed(VeilError, RuntimeError):
+    """Raised by a launcher when a party's process or program failed; ``party`` names it."""
+
+    code = "party-failed"
 
 
 class PrivacyError(VeilError, ValueError):

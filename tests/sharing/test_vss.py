@@ -38,6 +38,17 @@ def answers_for(
     return {i: (dealing.shares[i], dealing.blinding_shares[i]) for i in parties}
 
 
+def checked_dealing(
+    n: int, t: int, size: int
+) -> tuple[Field, Csprng, vss.Dealing, FieldArray, FieldArray]:
+    """Deal ``size`` random secrets and run the challenge round: (field, rng, dealing, r, h)."""
+    field = Field()
+    rng = Csprng(seed=bytes(32))
+    dealing = vss.deal(field, field.random(size, rng), threshold=t, n_parties=n, rng=rng)
+    challenges = field.random((1, n), rng)
+    return field, rng, dealing, challenges, vss.check_polynomials(field, dealing, challenges)
+
+
 def with_share(dealing: vss.Dealing, party: int, shares: FieldArray) -> vss.Dealing:
     """Return the dealing with ``party``'s shares replaced (a dealer sending an off-polynomial share)."""
     all_shares = dealing.shares.copy()
@@ -91,49 +102,35 @@ def test_the_check_polynomials_are_uniform_whatever_the_secrets() -> None:
 @pytest.mark.parametrize(("n", "t"), SIZES)
 def test_an_off_polynomial_share_makes_its_holder_complain(n: int, t: int) -> None:
     """D sends party 1 a wrong share of one secret: party 1 complains, nobody else does."""
-    field = Field()
-    rng = Csprng(seed=bytes(32))
-    dealing = vss.deal(field, field.random(5, rng), threshold=t, n_parties=n, rng=rng)
+    field, _, dealing, challenges, h = checked_dealing(n, t, 5)
     wrong = dealing.shares[1].copy()
     wrong[3] = field.add(wrong[3], field.array(1))
     sent = with_share(dealing, 1, wrong)
-    challenges = field.random((1, n), rng)
-    h = vss.check_polynomials(field, dealing, challenges)
     assert complaints_of(field, sent, challenges, h) == [1]
 
-    # Answering with the values on the polynomial makes party 1 public; the dealer is not named.
-    fair = vss.degree_verdict(
-        field,
-        dealer=0,
-        threshold=t,
-        challenges=challenges,
-        h=h,
-        complaints=[1],
-        answers=answers_for(dealing, [1]),
+    fair, caught = (
+        vss.degree_verdict(
+            field,
+            dealer=0,
+            threshold=t,
+            challenges=challenges,
+            h=h,
+            complaints=[1],
+            answers=answers_for(published, [1]),
+        )
+        for published in (dealing, sent)
     )
+    # Answering with the values on the polynomial makes party 1 public; the dealer is not named.
     assert not fair.dealer_cheated
     assert fair.public == [1]
     # Publishing the off-polynomial values contradicts h: the dealer is named.
-    caught = vss.degree_verdict(
-        field,
-        dealer=0,
-        threshold=t,
-        challenges=challenges,
-        h=h,
-        complaints=[1],
-        answers=answers_for(sent, [1]),
-    )
     assert caught.dealer_cheated
     assert "party 1 that contradict its own check polynomials" in caught.reasons[0]
 
 
 def test_a_dealer_that_does_not_answer_a_complaint_is_named() -> None:
     """A complaint without published values names the dealer."""
-    field = Field()
-    rng = Csprng(seed=bytes(32))
-    dealing = vss.deal(field, field.random(2, rng), threshold=1, n_parties=3, rng=rng)
-    challenges = field.random((1, 3), rng)
-    h = vss.check_polynomials(field, dealing, challenges)
+    field, _rng, _dealing, challenges, h = checked_dealing(3, 1, 2)
     verdict = vss.degree_verdict(
         field, dealer=2, threshold=1, challenges=challenges, h=h, complaints=[0], answers={}
     )
@@ -144,11 +141,7 @@ def test_a_dealer_that_does_not_answer_a_complaint_is_named() -> None:
 @pytest.mark.parametrize(("n", "t"), SIZES)
 def test_more_than_t_public_parties_name_the_dealer(n: int, t: int) -> None:
     """Answering t + 1 complaints (even consistently) shows D dealt inconsistently to too many."""
-    field = Field()
-    rng = Csprng(seed=bytes(32))
-    dealing = vss.deal(field, field.random(2, rng), threshold=t, n_parties=n, rng=rng)
-    challenges = field.random((1, n), rng)
-    h = vss.check_polynomials(field, dealing, challenges)
+    field, _rng, dealing, challenges, h = checked_dealing(n, t, 2)
     complainers = list(range(t + 1))
     verdict = vss.degree_verdict(
         field,
@@ -165,11 +158,7 @@ def test_more_than_t_public_parties_name_the_dealer(n: int, t: int) -> None:
 
 def test_check_polynomials_of_too_high_degree_name_the_dealer() -> None:
     """An h with t + 2 coefficients (degree t + 1) names the dealer before anything else."""
-    field = Field()
-    rng = Csprng(seed=bytes(32))
-    dealing = vss.deal(field, field.random(2, rng), threshold=1, n_parties=4, rng=rng)
-    challenges = field.random((1, 4), rng)
-    h = vss.check_polynomials(field, dealing, challenges)
+    field, rng, _dealing, challenges, h = checked_dealing(4, 1, 2)
     too_high = np.concatenate([h, field.random((1, 4, 1), rng)], axis=-1)
     verdict = vss.degree_verdict(
         field, dealer=3, threshold=1, challenges=challenges, h=too_high, complaints=[], answers={}
@@ -180,13 +169,10 @@ def test_check_polynomials_of_too_high_degree_name_the_dealer() -> None:
 
 def test_a_corrupt_challenger_choosing_zero_does_not_hide_an_inconsistent_dealer() -> None:
     """Challenger 0 sends r = 0 (its h is just the blinding); honest challengers still expose D."""
-    field = Field()
-    rng = Csprng(seed=bytes(32))
-    dealing = vss.deal(field, field.random(4, rng), threshold=1, n_parties=4, rng=rng)
+    field, _, dealing, challenges, _ = checked_dealing(4, 1, 4)
     wrong = dealing.shares[2].copy()
     wrong[0] = field.add(wrong[0], field.array(3))
     sent = with_share(dealing, 2, wrong)
-    challenges = field.random((1, 4), rng)
     challenges[0, 0] = 0
     h = vss.check_polynomials(field, dealing, challenges)
     per_challenger = vss.verify_against_check(
@@ -230,6 +216,14 @@ def test_repetitions_follow_the_soundness_formula() -> None:
 # ----- WSS end to end (all roles in one process) --------------------------------------------------
 
 
+def wss_dealing(n: int, t: int, size: int) -> tuple[Field, FieldArray, vss.WSSDealing]:
+    """Deal ``size`` random secrets by WSS: (field, secrets, dealing)."""
+    field = Field()
+    rng = Csprng(seed=bytes(32))
+    secrets = field.random(size, rng)
+    return field, secrets, vss.deal_wss(field, secrets, threshold=t, n_parties=n, rng=rng)
+
+
 def verdict_bits(
     field: Field, wss: vss.WSSDealing, presented: FieldArray, tags: FieldArray
 ) -> np.ndarray:
@@ -247,10 +241,8 @@ def verdict_bits(
 
 def test_every_pairwise_ic_check_of_an_honest_wss_passes() -> None:
     """The LC check of each (holder, verifier) pair passes and the dealer's audit agrees."""
-    field = Field()
-    rng = Csprng(seed=bytes(32))
-    wss = vss.deal_wss(field, field.random(6, rng), threshold=2, n_parties=5, rng=rng)
-    e = field.random((5, 5), rng)
+    field, _, wss = wss_dealing(5, 2, 6)
+    e = field.random((5, 5), Csprng(seed=b"\x02" * 32))
     s, y = checking.combine(field, wss.holdings, e)
     assert checking.check_combination(field, wss.keys, e, s, y).all()
     assert checking.dealer_audit(field, wss.holdings, e, s, y).all()
@@ -259,10 +251,7 @@ def test_every_pairwise_ic_check_of_an_honest_wss_passes() -> None:
 @pytest.mark.parametrize(("n", "t"), SIZES)
 def test_honest_wss_reconstructs_the_secrets(n: int, t: int) -> None:
     """All honest: every share is vouched for, nobody is named, the output is the secrets."""
-    field = Field()
-    rng = Csprng(seed=bytes(32))
-    secrets = field.random(6, rng)
-    wss = vss.deal_wss(field, secrets, threshold=t, n_parties=n, rng=rng)
+    field, secrets, wss = wss_dealing(n, t, 6)
     accepts = verdict_bits(field, wss, wss.dealing.shares, wss.holdings.tags)
     outcome = vss.wss_decide(
         field, dealer=0, threshold=t, presented=wss.dealing.shares, accepts=accepts
@@ -278,10 +267,7 @@ def test_a_holder_presenting_a_wrong_share_is_named_and_the_output_is_still_righ
     n: int, t: int
 ) -> None:
     """t holders change their shares (keeping their tags): each is rejected by all others and named."""
-    field = Field()
-    rng = Csprng(seed=bytes(32))
-    secrets = field.random(4, rng)
-    wss = vss.deal_wss(field, secrets, threshold=t, n_parties=n, rng=rng)
+    field, secrets, wss = wss_dealing(n, t, 4)
     presented = wss.dealing.shares.copy()
     liars = list(range(n - t, n))
     presented[liars, 2] = field.add(presented[liars, 2], field.array(1))
@@ -295,10 +281,7 @@ def test_a_holder_presenting_a_wrong_share_is_named_and_the_output_is_still_righ
 @pytest.mark.parametrize(("n", "t"), SIZES)
 def test_up_to_t_lying_verdicts_are_harmless(n: int, t: int) -> None:
     """t corrupt verifiers reject every honest share and accept a forged one: nothing changes."""
-    field = Field()
-    rng = Csprng(seed=bytes(32))
-    secrets = field.random(4, rng)
-    wss = vss.deal_wss(field, secrets, threshold=t, n_parties=n, rng=rng)
+    field, secrets, wss = wss_dealing(n, t, 4)
     accepts = verdict_bits(field, wss, wss.dealing.shares, wss.holdings.tags)
     accepts[:t, :] = False  # the first t parties lie about everyone
     outcome = vss.wss_decide(
@@ -315,9 +298,7 @@ def test_a_dealer_helping_a_holder_forge_gets_failure_naming_it_never_a_wrong_va
 ) -> None:
     """D computes valid tags for a wrong share of holder 0 (D knows every key): the output is
     None with the dealer named, because the honest shares already fix the secret."""
-    field = Field()
-    rng = Csprng(seed=bytes(32))
-    wss = vss.deal_wss(field, field.random(3, rng), threshold=t, n_parties=n, rng=rng)
+    field, _, wss = wss_dealing(n, t, 3)
     presented = wss.dealing.shares.copy()
     presented[0] = field.add(presented[0], field.array(1))
     tags = wss.holdings.tags.copy()
@@ -332,10 +313,7 @@ def test_a_dealer_helping_a_holder_forge_gets_failure_naming_it_never_a_wrong_va
 
 def test_public_shares_count_without_votes() -> None:
     """A party made public during sharing contributes its published share even if all reject it."""
-    field = Field()
-    rng = Csprng(seed=bytes(32))
-    secrets = field.random(3, rng)
-    wss = vss.deal_wss(field, secrets, threshold=1, n_parties=3, rng=rng)
+    field, secrets, wss = wss_dealing(3, 1, 3)
     accepts = verdict_bits(field, wss, wss.dealing.shares, wss.holdings.tags)
     accepts[:, 1] = False
     outcome = vss.wss_decide(
@@ -356,11 +334,7 @@ def test_public_shares_count_without_votes() -> None:
 
 def test_vss_openings_name_a_holder_whose_commitment_fails_and_make_it_public() -> None:
     """A failed opening names the holder; D publishes its values and the dealer stays clean."""
-    field = Field()
-    rng = Csprng(seed=bytes(32))
-    dealing = vss.deal(field, field.random(3, rng), threshold=2, n_parties=5, rng=rng)
-    challenges = field.random((1, 5), rng)
-    h = vss.check_polynomials(field, dealing, challenges)
+    field, _rng, dealing, challenges, h = checked_dealing(5, 2, 3)
     verdict = vss.degree_verdict(
         field,
         dealer=0,
@@ -378,11 +352,7 @@ def test_vss_openings_name_a_holder_whose_commitment_fails_and_make_it_public() 
 
 def test_vss_opened_values_that_differ_from_h_force_a_publication() -> None:
     """An opened z that differs from h_j(i) is a complaint: D's consistent answer makes i public."""
-    field = Field()
-    rng = Csprng(seed=bytes(32))
-    dealing = vss.deal(field, field.random(3, rng), threshold=1, n_parties=4, rng=rng)
-    challenges = field.random((1, 4), rng)
-    h = vss.check_polynomials(field, dealing, challenges)
+    field, _rng, dealing, challenges, h = checked_dealing(4, 1, 3)
     opened = np.stack(
         [
             vss.combined_shares(field, dealing.shares[i], dealing.blinding_shares[i], challenges)

@@ -13,15 +13,17 @@ Wire format of one frame (integers big-endian)::
     26      1      tag_length  bytes of the round tag (UTF-8), at most 255
     27      ...    tag         the round tag, e.g. ``mul#17``
     ...     ...    payload
-    end-32  32     mac         HMAC-SHA256 over every byte before it (computed outside this module)
+    end-16  16     mac         over every byte before it (computed outside this module)
 
-This module imports nothing and uses only ``int``, ``bytes``, slicing, concatenation and
-``int.to_bytes`` / ``int.from_bytes``, so that a deductive verifier (Nagini) can prove, for every
-input, that ``unframe(frame(x)) == x`` and that :func:`check_frame` rejects malformed input. Each
-function states its precondition ("Requires") and guarantee ("Ensures"). Errors are integer codes
-(:data:`OK`, :data:`TRUNCATED`, ...), not exceptions. :mod:`veil.net.framing` builds the
-stateful, authenticated encoder and decoder on top, and uses :func:`check_header` on every header
-it receives.
+This module imports nothing and uses only ``int``, ``bytes`` (indexing, slicing, concatenation,
+``bytes([...])``), integer ``//`` and ``%``, and tuples of at most five elements — the subset the
+deductive verifier Nagini translates (it has no model of ``int.to_bytes``) — so that one can
+prove, for every input, that ``unframe(frame(x)) == x`` and that :func:`check_frame` rejects
+malformed input. There are no loops, so no loop invariants are needed. Each function states
+its precondition ("Requires") and guarantee ("Ensures"). Errors are integer codes (:data:`OK`,
+:data:`TRUNCATED`, ...), not exceptions. :mod:`veil.net.framing` builds the stateful,
+authenticated encoder and decoder on top, and uses :func:`check_header` on every header it
+receives.
 """
 
 __all__ = [
@@ -39,18 +41,23 @@ __all__ = [
     "MIN_FRAME_BYTES",
     "OK",
     "OVERSIZE",
-    "PROBLEMS",
     "TRAILING",
     "TRUNCATED",
     "VERSION",
     "check_frame",
     "check_header",
-    "decode_uint",
+    "decode_u16",
+    "decode_u32",
+    "decode_u64",
     "encode_header",
-    "encode_uint",
+    "encode_u16",
+    "encode_u32",
+    "encode_u64",
     "frame",
     "frame_size",
     "unframe",
+    "unframe_fields",
+    "unframe_parts",
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -62,7 +69,7 @@ KIND_DATA = 0
 KIND_CLOSE = 1
 LENGTH_BYTES = 4
 HEADER_BYTES = 27
-MAC_BYTES = 32
+MAC_BYTES = 16
 MAX_TAG_BYTES = 255
 #: The smallest frame: a header, an empty tag, an empty payload and the MAC (59 bytes).
 MIN_FRAME_BYTES = HEADER_BYTES + MAC_BYTES
@@ -80,37 +87,61 @@ OVERSIZE = 4
 BAD_LENGTH = 5
 TRAILING = 6
 
-#: What each result code means, for error messages.
-PROBLEMS = {
-    TRUNCATED: "is truncated",
-    BAD_VERSION: "has an unknown format version",
-    BAD_KIND: "has an unknown kind",
-    OVERSIZE: "is larger than the frame size limit",
-    BAD_LENGTH: "has a length too small for its own header, tag and MAC",
-    TRAILING: "is followed by extra bytes",
-}
 
 # ---------------------------------------------------------------------------------------------
 # The codec core: pure functions on ints and bytes (the verified subset)
 # ---------------------------------------------------------------------------------------------
 
 
-def encode_uint(value: int, width: int) -> bytes:
-    """Encode ``value`` as ``width`` big-endian bytes.
+def encode_u16(value: int) -> bytes:
+    """Encode ``value`` as 2 big-endian bytes.
 
-    Requires ``0 <= value < 256**width``. Ensures ``len(result) == width`` and
-    ``decode_uint(result, 0, width) == value``.
+    Requires ``0 <= value < 2**16``. Ensures ``len(result) == 2`` and
+    ``decode_u16(result, 0) == value``.
     """
-    return value.to_bytes(width, "big")
+    return bytes([value // 256 % 256, value % 256])
 
 
-def decode_uint(data: bytes, offset: int, width: int) -> int:
-    """Decode the big-endian unsigned integer in ``data[offset:offset + width]``.
+def encode_u32(value: int) -> bytes:
+    """Encode ``value`` as 4 big-endian bytes.
 
-    Requires ``0 <= offset`` and ``offset + width <= len(data)``. Ensures
-    ``0 <= result < 256**width``.
+    Requires ``0 <= value < 2**32``. Ensures ``len(result) == 4`` and
+    ``decode_u32(result, 0) == value``.
     """
-    return int.from_bytes(data[offset : offset + width], "big")
+    return bytes([value // 256**3 % 256, value // 256**2 % 256, value // 256 % 256, value % 256])
+
+
+def encode_u64(value: int) -> bytes:
+    """Encode ``value`` as 8 big-endian bytes.
+
+    Requires ``0 <= value < 2**64``. Ensures ``len(result) == 8`` and
+    ``decode_u64(result, 0) == value``.
+    """
+    return encode_u32(value // 256**4 % 256**4) + encode_u32(value % 256**4)
+
+
+def decode_u16(data: bytes, offset: int) -> int:
+    """Decode the big-endian integer in ``data[offset:offset + 2]``.
+
+    Requires ``0 <= offset`` and ``offset + 2 <= len(data)``. Ensures ``0 <= result < 2**16``.
+    """
+    return data[offset] * 256 + data[offset + 1]
+
+
+def decode_u32(data: bytes, offset: int) -> int:
+    """Decode the big-endian integer in ``data[offset:offset + 4]``.
+
+    Requires ``0 <= offset`` and ``offset + 4 <= len(data)``. Ensures ``0 <= result < 2**32``.
+    """
+    return decode_u16(data, offset) * 256**2 + decode_u16(data, offset + 2)
+
+
+def decode_u64(data: bytes, offset: int) -> int:
+    """Decode the big-endian integer in ``data[offset:offset + 8]``.
+
+    Requires ``0 <= offset`` and ``offset + 8 <= len(data)``. Ensures ``0 <= result < 2**64``.
+    """
+    return decode_u32(data, offset) * 256**4 + decode_u32(data, offset + 4)
 
 
 def frame_size(tag_length: int, payload_length: int) -> int:
@@ -136,14 +167,13 @@ def encode_header(
     """
     length = frame_size(tag_length, payload_length) - LENGTH_BYTES
     return (
-        encode_uint(length, 4)
-        + encode_uint(VERSION, 1)
-        + encode_uint(kind, 1)
-        + encode_uint(sender, 2)
-        + encode_uint(receiver, 2)
-        + encode_uint(session, 8)
-        + encode_uint(sequence, 8)
-        + encode_uint(tag_length, 1)
+        encode_u32(length)
+        + bytes([VERSION, kind])
+        + encode_u16(sender)
+        + encode_u16(receiver)
+        + encode_u64(session)
+        + encode_u64(sequence)
+        + bytes([tag_length])
     )
 
 
@@ -155,15 +185,15 @@ def check_header(header: bytes, max_frame_bytes: int) -> int:
     """
     if len(header) < HEADER_BYTES:
         return TRUNCATED
-    if decode_uint(header, 4, 1) != VERSION:
+    if header[4] != VERSION:
         return BAD_VERSION
-    kind = decode_uint(header, 5, 1)
+    kind = header[5]
     if kind != KIND_DATA and kind != KIND_CLOSE:
         return BAD_KIND
-    total = LENGTH_BYTES + decode_uint(header, 0, 4)
+    total = LENGTH_BYTES + decode_u32(header, 0)
     if total > max_frame_bytes:
         return OVERSIZE
-    if total < HEADER_BYTES + decode_uint(header, 26, 1) + MAC_BYTES:
+    if total < HEADER_BYTES + header[26] + MAC_BYTES:
         return BAD_LENGTH
     return OK
 
@@ -183,7 +213,7 @@ def frame(
     Requires the preconditions of :func:`encode_header` with ``tag_length = len(tag)`` and
     ``payload_length = len(payload)``, and ``len(mac) == MAC_BYTES``. Ensures
     ``check_frame(result, m) == OK`` for every ``m >= len(result)`` and
-    ``unframe(result) == (kind, sender, receiver, session, sequence, tag, payload, mac)``.
+    ``unframe(result) == ((kind, sender, receiver, session, sequence), (tag, payload, mac))``.
     """
     header = encode_header(kind, sender, receiver, session, sequence, len(tag), len(payload))
     return header + tag + payload + mac
@@ -192,12 +222,13 @@ def frame(
 def check_frame(data: bytes, max_frame_bytes: int) -> int:
     """Return :data:`OK` if ``data`` is exactly one well-formed frame, else the problem's code.
 
-    Ensures: if the result is :data:`OK`, then ``frame(*unframe(data)) == data``.
+    Ensures: if the result is :data:`OK`, then ``frame(*fields, *parts) == data`` where
+    ``(fields, parts) = unframe(data)``.
     """
     code = check_header(data, max_frame_bytes)
     if code != OK:
         return code
-    size = LENGTH_BYTES + decode_uint(data, 0, 4)
+    size = LENGTH_BYTES + decode_u32(data, 0)
     if len(data) < size:
         return TRUNCATED
     if len(data) > size:
@@ -205,21 +236,37 @@ def check_frame(data: bytes, max_frame_bytes: int) -> int:
     return OK
 
 
-def unframe(data: bytes) -> tuple[int, int, int, int, int, bytes, bytes, bytes]:
-    """Split a frame into ``(kind, sender, receiver, session, sequence, tag, payload, mac)``.
+def unframe_fields(data: bytes) -> tuple[int, int, int, int, int]:
+    """Return the header fields ``(kind, sender, receiver, session, sequence)`` of a frame.
+
+    Requires ``check_header(data, m) == OK`` for some ``m``.
+    """
+    return (
+        data[5],
+        decode_u16(data, 6),
+        decode_u16(data, 8),
+        decode_u64(data, 10),
+        decode_u64(data, 18),
+    )
+
+
+def unframe_parts(data: bytes) -> tuple[bytes, bytes, bytes]:
+    """Return ``(tag, payload, mac)`` of a frame.
 
     Requires ``check_frame(data, m) == OK`` for some ``m``. The MAC is returned, not checked:
-    :func:`compute_mac` does that outside the core.
+    :class:`veil.net.framing.FrameMac` does that outside the core.
     """
-    tag_end = HEADER_BYTES + decode_uint(data, 26, 1)
+    tag_end = HEADER_BYTES + data[26]
     mac_start = len(data) - MAC_BYTES
-    return (
-        decode_uint(data, 5, 1),
-        decode_uint(data, 6, 2),
-        decode_uint(data, 8, 2),
-        decode_uint(data, 10, 8),
-        decode_uint(data, 18, 8),
-        data[HEADER_BYTES:tag_end],
-        data[tag_end:mac_start],
-        data[mac_start:],
-    )
+    return (data[HEADER_BYTES:tag_end], data[tag_end:mac_start], data[mac_start:])
+
+
+def unframe(
+    data: bytes,
+) -> tuple[tuple[int, int, int, int, int], tuple[bytes, bytes, bytes]]:
+    """Split a frame into ``((kind, sender, receiver, session, sequence), (tag, payload, mac))``.
+
+    Requires ``check_frame(data, m) == OK`` for some ``m``. Ensures, for the arguments ``x`` of
+    :func:`frame`, ``unframe(frame(*x)) == (x[:5], x[5:])``.
+    """
+    return (unframe_fields(data), unframe_parts(data))

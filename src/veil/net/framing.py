@@ -3,7 +3,7 @@
 The wire format and the pure codec core (``frame`` / ``unframe`` / ``check_header`` ...) live in
 :mod:`veil.net.codec` and are re-exported here. This module adds the stateful parts:
 :class:`FrameEncoder` and :class:`FrameDecoder` use the core for headers and layout, keep sequence
-numbers, compute and check the MAC (HMAC-SHA256 under the direction's session key), and move large
+numbers, compute and check the MAC (:class:`FrameMac`, under the direction's session key), and move large
 payloads with memoryviews (a payload is hashed and written in place, and received straight into
 its final buffer). No sockets: bytes in, :class:`Frame` objects or a
 :class:`~veil.errors.FramingError` out.
@@ -21,6 +21,7 @@ import hmac
 from dataclasses import dataclass
 
 import numpy as np
+from cryptography.hazmat.primitives.poly1305 import Poly1305
 
 from veil.errors import ConfigError, FramingError
 from veil.net.codec import (
@@ -38,18 +39,23 @@ from veil.net.codec import (
     MIN_FRAME_BYTES,
     OK,
     OVERSIZE,
-    PROBLEMS,
     TRAILING,
     TRUNCATED,
     VERSION,
     check_frame,
     check_header,
-    decode_uint,
+    decode_u16,
+    decode_u32,
+    decode_u64,
     encode_header,
-    encode_uint,
+    encode_u16,
+    encode_u32,
+    encode_u64,
     frame,
     frame_size,
     unframe,
+    unframe_fields,
+    unframe_parts,
 )
 
 __all__ = [
@@ -66,23 +72,39 @@ __all__ = [
     "MIN_FRAME_BYTES",
     "OK",
     "OVERSIZE",
-    "SMALL_PAYLOAD_BYTES",
+    "SMALL_FRAME_BYTES",
     "TRAILING",
     "TRUNCATED",
     "VERSION",
     "Frame",
     "FrameDecoder",
     "FrameEncoder",
+    "FrameMac",
     "check_frame",
     "check_header",
-    "compute_mac",
-    "decode_uint",
+    "decode_u16",
+    "decode_u32",
+    "decode_u64",
     "encode_header",
-    "encode_uint",
+    "encode_u16",
+    "encode_u32",
+    "encode_u64",
     "frame",
     "frame_size",
     "unframe",
+    "unframe_fields",
+    "unframe_parts",
 ]
+
+#: What each result code of the codec means, for error messages.
+PROBLEMS = {
+    TRUNCATED: "is truncated",
+    BAD_VERSION: "has an unknown format version",
+    BAD_KIND: "has an unknown kind",
+    OVERSIZE: "is larger than the frame size limit",
+    BAD_LENGTH: "has a length too small for its own header, tag and MAC",
+    TRAILING: "is followed by extra bytes",
+}
 
 # ---------------------------------------------------------------------------------------------
 # Authentication
@@ -91,12 +113,48 @@ __all__ = [
 Buffer = bytes | bytearray | memoryview
 
 
-def compute_mac(key: bytes, *parts: Buffer) -> bytes:
-    """Return HMAC-SHA256 under ``key`` of the concatenation of ``parts`` (hashed in place)."""
-    mac = hmac.new(key, digestmod=hashlib.sha256)
-    for part in parts:
-        mac.update(part)
-    return mac.digest()
+#: Frames up to this size, in bytes, carry a truncated HMAC-SHA256 and are written as one buffer;
+#: larger frames carry a Poly1305 tag under a one-time key (about 20 times faster per byte here).
+SMALL_FRAME_BYTES = 1 << 16
+
+
+class FrameMac:
+    """Authenticate the frames of one direction of one session (16-byte tags).
+
+    From the direction's 32-byte key ``K`` two subkeys are derived, for domain separation:
+    ``K_h = HMAC(K, "veil/frame/hmac-sha256")`` and ``K_p = HMAC(K, "veil/frame/poly1305")``.
+
+    * a frame of at most :data:`SMALL_FRAME_BYTES` bytes: HMAC-SHA256 under ``K_h``, truncated to
+      128 bits (RFC 2104 §5);
+    * a larger frame: Poly1305 [RFC 8439 §2.5] under the one-time key
+      ``HMAC-SHA256(K_p, session || sequence)``. Sequence numbers never repeat within a session
+      and direction, so each one-time key authenticates exactly one frame (forgery chance per
+      attempt at most ``8 * ceil(L / 16) / 2**106`` for an ``L``-byte frame).
+
+    The choice depends only on the frame's length, which both tags cover. The tag covers every
+    byte of the frame before it: header, round tag and payload.
+    """
+
+    def __init__(self, key: bytes, session: int) -> None:
+        self._hmac_key = hmac.digest(key, b"veil/frame/hmac-sha256", "sha256")
+        self._poly_key = hmac.digest(key, b"veil/frame/poly1305", "sha256")
+        self._session = encode_u64(session)
+
+    def tag(self, sequence: int, frame_bytes: int, *parts: Buffer) -> bytes:
+        """Return the 16-byte tag of frame number ``sequence``, ``frame_bytes`` long in total,
+        whose bytes before the tag are the concatenation of ``parts`` (read in place)."""
+        if frame_bytes <= SMALL_FRAME_BYTES:
+            if len(parts) == 1:
+                return hmac.digest(self._hmac_key, parts[0], "sha256")[:MAC_BYTES]
+            mac = hmac.new(self._hmac_key, digestmod=hashlib.sha256)
+            for part in parts:
+                mac.update(part)
+            return mac.digest()[:MAC_BYTES]
+        one_time = hmac.digest(self._poly_key, self._session + encode_u64(sequence), "sha256")
+        poly = Poly1305(one_time)
+        for part in parts:
+            poly.update(part)
+        return poly.finalize()
 
 
 def _byte_view(payload: Buffer) -> memoryview:
@@ -190,7 +248,7 @@ class FrameEncoder:
         self.session = session
         self.max_frame_bytes = max_frame_bytes
         self.next_sequence = 0
-        self._key = key
+        self._mac = FrameMac(key, session)
 
     def encode(
         self, tag: str, payload: Buffer, *, kind: int = KIND_DATA
@@ -209,7 +267,7 @@ class FrameEncoder:
             ``payload`` is not a contiguous buffer.
         """
         head, view = self._prepare(tag, payload, kind)
-        mac = compute_mac(self._key, head, view)
+        mac = self._mac.tag(self.next_sequence, len(head) + view.nbytes + MAC_BYTES, head, view)
         self.next_sequence += 1
         return head, view, mac
 
@@ -219,13 +277,13 @@ class FrameEncoder:
         """Return the frame as buffers to write in order: one ``bytes`` for a small frame
         (one TLS record, one system call), else ``[header + tag, payload view, mac]``."""
         head, view = self._prepare(tag, payload, kind)
-        if view.nbytes > SMALL_PAYLOAD_BYTES:
-            mac = compute_mac(self._key, head, view)
-            self.next_sequence += 1
-            return [head, view, mac]
-        body = head + view
+        size = len(head) + view.nbytes + MAC_BYTES
+        sequence = self.next_sequence
         self.next_sequence += 1
-        return [body + hmac.digest(self._key, body, "sha256")]
+        if size > SMALL_FRAME_BYTES:
+            return [head, view, self._mac.tag(sequence, size, head, view)]
+        body = head + view
+        return [body + self._mac.tag(sequence, size, body)]
 
     def encode_bytes(self, tag: str, payload: Buffer, *, kind: int = KIND_DATA) -> bytes:
         """Return the whole frame as one ``bytes`` object (copies the payload)."""
@@ -263,8 +321,6 @@ class FrameEncoder:
         return header + tag_bytes, view
 
 
-#: Payloads up to this size are framed into one buffer (a copy is cheaper than extra writes).
-SMALL_PAYLOAD_BYTES = 1 << 16
 #: A body at least this large is received straight into its own buffer.
 _DIRECT_READ_BYTES = 1 << 16
 _SCRATCH_BYTES = 1 << 18
@@ -310,9 +366,11 @@ class FrameDecoder:
         self.session = session
         self.max_frame_bytes = max_frame_bytes
         self.expected_sequence = 0
-        self._key = key
+        self._mac = FrameMac(key, session)
         self._head = bytearray()
         self._header = b""
+        self._kind = KIND_DATA
+        self._sequence = 0
         self._body: memoryview | None = None
         self._filled = 0
         self._ready: list[Frame] = []
@@ -373,7 +431,7 @@ class FrameDecoder:
             size = self._open(header)
             if size < 0:
                 break
-            if size <= SMALL_PAYLOAD_BYTES and end - pos >= size:  # a whole small body is here
+            if size + HEADER_BYTES <= SMALL_FRAME_BYTES and end - pos >= size:  # all here
                 self._close(header, memoryview(bytes(view[pos : pos + size])))
                 pos += size
             else:
@@ -382,7 +440,7 @@ class FrameDecoder:
                 self._header = header
                 self._body = (
                     memoryview(bytearray(size))
-                    if size <= SMALL_PAYLOAD_BYTES
+                    if size + HEADER_BYTES <= SMALL_FRAME_BYTES
                     else np.empty(size, dtype=np.uint8).data
                 )
                 self._filled = 0
@@ -471,7 +529,7 @@ class FrameDecoder:
         """Check a frame's header; return its body size, or -1 after recording the error."""
         code = check_header(header, self.max_frame_bytes)
         if code != OK:
-            size = LENGTH_BYTES + decode_uint(header, 0, 4)
+            size = LENGTH_BYTES + decode_u32(header, 0)
             extra = f" ({size} > {self.max_frame_bytes} bytes)" if code == OVERSIZE else ""
             self._fail(
                 f"frame {self.expected_sequence} from party {self.peer} to party {self.local} "
@@ -485,9 +543,8 @@ class FrameDecoder:
                 "after-close",
             )
             return -1
-        sender = decode_uint(header, 6, 2)
-        receiver = decode_uint(header, 8, 2)
-        session = decode_uint(header, 10, 8)
+        kind, sender, receiver, session, sequence = unframe_fields(header)
+        self._kind, self._sequence = kind, sequence
         if sender != self.peer or receiver != self.local:
             self._fail(
                 f"a frame on the channel from party {self.peer} to party {self.local} claims to "
@@ -502,18 +559,19 @@ class FrameDecoder:
                 "wrong-session",
             )
             return -1
-        return LENGTH_BYTES + decode_uint(header, 0, 4) - HEADER_BYTES
+        return LENGTH_BYTES + decode_u32(header, 0) - HEADER_BYTES
 
     def _close(self, header: bytes, body: memoryview) -> None:
         """Authenticate a complete frame and queue it, or record the error."""
         self._filled = 0
         view = body
         mac_start = len(body) - MAC_BYTES
-        if mac_start <= SMALL_PAYLOAD_BYTES:
-            expected = hmac.digest(self._key, header + view[:mac_start], "sha256")
+        sequence = self._sequence
+        size = HEADER_BYTES + len(body)
+        if size <= SMALL_FRAME_BYTES:
+            expected = self._mac.tag(sequence, size, header + view[:mac_start])
         else:
-            expected = compute_mac(self._key, header, view[:mac_start])
-        sequence = decode_uint(header, 18, 8)
+            expected = self._mac.tag(sequence, size, header, view[:mac_start])
         if not hmac.compare_digest(expected, view[mac_start:]):
             self._fail(
                 f"frame {sequence} from party {self.peer} to party {self.local} fails its "
@@ -534,7 +592,7 @@ class FrameDecoder:
                 problem,
             )
             return
-        tag_end = decode_uint(header, 26, 1)
+        tag_end = header[26]
         try:
             tag = bytes(view[:tag_end]).decode("utf-8")
         except UnicodeDecodeError:
@@ -543,7 +601,7 @@ class FrameDecoder:
             )
             return
         self.expected_sequence += 1
-        kind = decode_uint(header, 5, 1)
+        kind = self._kind
         if kind == KIND_CLOSE:
             self._closed_by_peer = True
         self._ready.append(

@@ -279,9 +279,14 @@ class _Listener:
             return
         try:
             channel = await mesh.open_session(transport, protocol, peer)
-        except NetworkError as exc:
+        except Exception as exc:  # an authenticated member failed the session set-up: fail fast
             transport.abort()
-            self.fatal = self.fatal or exc
+            error = translate_error(
+                exc, party=peer.id, address=peer.address, during="the session handshake"
+            )
+            if error is not exc:
+                error.__cause__ = exc
+            self.fatal = self.fatal or error
             self._done.set()
             return
         self.channels[peer.id] = channel
