@@ -57,8 +57,8 @@ def codec_header_round_trip(kind: int, sender: int, receiver: int, tag_length: i
     assert 0 <= sender < 2**16 and 0 <= receiver < 2**16 and 0 <= tag_length <= 255
     header = codec.encode_header(kind, sender, receiver, 7, 9, tag_length, 0)
     assert len(header) == codec.HEADER_BYTES
-    assert codec.decode_uint(header, 5, 1) == kind
-    assert codec.decode_uint(header, 6, 2) == sender
-    assert codec.decode_uint(header, 8, 2) == receiver
-    assert codec.decode_uint(header, 26, 1) == tag_length
+    assert header[5] == kind
+    assert codec.decode_u16(header, 6) == sender
+    assert codec.decode_u16(header, 8) == receiver
+    assert header[26] == tag_length
     assert codec.check_header(header, codec.DEFAULT_MAX_FRAME_BYTES) == codec.OK

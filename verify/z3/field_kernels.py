@@ -58,21 +58,55 @@ def run_kernel(
 
     ``env`` maps the kernel's parameter names to symbolic uint64 values. ``product(x, y, k)``, if
     given, replaces ``multiply`` of two non-constants (statement ``k``) by a bounded unknown.
+    A statement that calls another function of ``veil.field`` (``_fold_into(out, out, t)``) runs
+    that function's statements with its parameters bound *by reference* to the caller's arrays,
+    as numpy's ``out=`` arguments are (so aliasing, like ``x`` and ``out`` being one array, is
+    modelled).
     """
-    fn = ast.parse(textwrap.dedent(inspect.getsource(kernel))).body[0]
-    assert isinstance(fn, ast.FunctionDef)
-    env = dict(env)
+    fn = _function_ast(kernel)
+    params = [a.arg for a in fn.args.args]
+    # Arrays the caller did not give (``out``, scratch) start as zeros; they are written first.
+    storage = {name: env.get(name, z3.IntVal(0)) for name in params}
     trace: list[z3.ArithRef] = []
+    _execute(fn, storage, {name: name for name in params}, product, trace)
+    return storage["out"], trace
 
+
+def _function_ast(fn: Callable[..., None]) -> ast.FunctionDef:
+    tree = ast.parse(textwrap.dedent(inspect.getsource(fn))).body[0]
+    assert isinstance(tree, ast.FunctionDef)
+    return tree
+
+
+def _execute(
+    fn: ast.FunctionDef,
+    storage: dict[str, z3.ArithRef],
+    alias: dict[str, str],
+    product: Callable[[z3.ArithRef, z3.ArithRef, int], z3.ArithRef] | None,
+    trace: list[z3.ArithRef],
+) -> None:
     def value(node: ast.expr) -> z3.ArithRef | int:
         if isinstance(node, ast.Name):
-            return env[node.id] if node.id in env else _const(node.id)
+            return storage[alias[node.id]] if node.id in alias else _const(node.id)
         raise ValueError(f"unsupported operand {ast.dump(node)}")
 
     for stmt in fn.body:
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
             continue  # docstring
         call = stmt.value if isinstance(stmt, ast.Expr) else None
+        if (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Name)
+            and not call.keywords
+            and all(isinstance(a, ast.Name) and a.id in alias for a in call.args)
+        ):
+            callee = _function_ast(getattr(vf, call.func.id))
+            params = [a.arg for a in callee.args.args]
+            if len(params) != len(call.args):
+                raise ValueError(f"line {stmt.lineno}: {call.func.id} called with wrong arity")
+            refs = {q: alias[a.id] for q, a in zip(params, call.args, strict=True)}  # type: ignore[union-attr]
+            _execute(callee, storage, refs, product, trace)
+            continue
         if not (
             isinstance(call, ast.Call)
             and isinstance(call.func, ast.Attribute)
@@ -104,10 +138,9 @@ def run_kernel(
             r = x % 2 ** _mask_bits(y)
         else:
             raise ValueError(f"line {stmt.lineno}: np.{op} is not modelled")
-        target = call.keywords[0].value.id
-        env[target] = r if not isinstance(r, int) else z3.IntVal(r)
-        trace.append(env[target])
-    return env["out"], trace
+        target = alias[call.keywords[0].value.id]
+        storage[target] = r if not isinstance(r, int) else z3.IntVal(r)
+        trace.append(storage[target])
 
 
 def _uint64(*names: str) -> tuple[list[z3.ArithRef], list[z3.BoolRef]]:
