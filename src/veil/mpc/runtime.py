@@ -267,6 +267,19 @@ class Runtime:
             )
         )
 
+    def constant(self, values: object, *, dtype: SecretType | None = None) -> SecretArray:
+        """Return public ``values`` as a SecretArray (every party passes the same values).
+
+        Each party's share is the encoded value itself, a degree-0 sharing: nothing is hidden and
+        nothing is sent. Useful to start a computation that mixes public and secret data.
+        """
+        array = (
+            dtype.encode(self.field, values)
+            if dtype is not None
+            else as_field_array(self.field, values, "values")
+        )
+        return SecretArray._make(self, array, array.shape, dtype)
+
     def random(self, shape: int | tuple[int, ...]) -> SecretArray:
         """Return uniformly random field elements that no party knows (pseudo-random sharing)."""
         shape_t = (shape,) if isinstance(shape, int) else tuple(shape)
