@@ -19,6 +19,7 @@ keyed from the operating system's CSPRNG, DESIGN.md), never from ``numpy.random`
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from functools import cache, lru_cache
 from typing import Final
@@ -86,6 +87,8 @@ class Csprng:
     -----
     The key and the initial counter block are drawn from the operating system's CSPRNG. A stream
     never repeats for the life of the object (the 128-bit counter would take 2**128 blocks to wrap).
+    An unseeded generator rekeys itself in a forked child, so parent and child never share a
+    stream; draws are serialized by a lock, so threads never share stream positions either.
     """
 
     def __init__(self, seed: bytes | None = None) -> None:
@@ -99,6 +102,7 @@ class Csprng:
             )
         self._seed = None if seed is None else bytes(seed)
         self._pid = os.getpid()
+        self._lock = threading.Lock()  # one stream position per draw, also across threads
         self._encryptor = self._new_stream()
 
     def _new_stream(self) -> CipherContext:
@@ -118,12 +122,17 @@ class Csprng:
 
     def random_bytes(self, n_bytes: int) -> bytes:
         """Return ``n_bytes`` uniformly random bytes."""
-        return self._stream().update(bytes(n_bytes))
+        with self._lock:
+            return self._stream().update(bytes(n_bytes))
 
     def uint64(self, count: int) -> npt.NDArray[np.uint64]:
         """Return ``count`` independent uniform 64-bit words, shape ``(count,)``."""
         if count < 0:
             raise FieldError(f"count must be >= 0, got {count}")
+        with self._lock:
+            return self._words(count)
+
+    def _words(self, count: int) -> npt.NDArray[np.uint64]:
         stream = self._stream()
         # Encrypt zeros straight into the result (no intermediate copies); update_into needs
         # block_size - 1 spare bytes after the output, hence the two extra words.
@@ -498,11 +507,7 @@ def _mul_tiny_kernel(
 ) -> None:
     # Modulo 2**61 - 1 by a constant c <= 8: a * c < 2**64; fold with 2**61 = 1 (mod p).
     np.multiply(a, c, out=out)
-    np.right_shift(out, _S61, out=t)
-    np.bitwise_and(out, _P61, out=out)
-    np.add(out, t, out=out)  # <= p + 7
-    np.subtract(out, _P61, out=t)
-    np.minimum(out, t, out=out)
+    _fold_into(out, out, t)
 
 
 def _mul_mersenne61_kernel(
@@ -539,22 +544,26 @@ def _mul_mersenne61_kernel(
     np.add(out, t2, out=out)
     np.bitwise_and(t4, _P61, out=t4)
     np.add(out, t4, out=out)  # < 2^63
-    np.right_shift(out, _S61, out=t2)
-    np.bitwise_and(out, _P61, out=out)
-    np.add(out, t2, out=out)  # <= p + 3
-    np.subtract(out, _P61, out=t2)
-    np.minimum(out, t2, out=out)
+    _fold_into(out, out, t2)
 
 
-def _fold_kernel(
-    x: FieldArray, _: FieldArray, out: FieldArray, p: np.uint64, t: FieldArray
-) -> None:
-    # Any 64-bit word modulo 2**61 - 1: (x mod 2^61) + (x >> 61) <= p + 7, then subtract p once.
+def _fold_into(x: FieldArray, out: FieldArray, t: FieldArray) -> None:
+    """Reduce any 64-bit words modulo 2**61 - 1 into ``out`` (may be ``x``); ``t`` is scratch.
+
+    ``(x mod 2^61) + (x >> 61) <= p + 7`` because ``2^61 = 1 (mod p)``; one conditional
+    subtraction of p finishes.
+    """
     np.right_shift(x, _S61, out=t)
     np.bitwise_and(x, _P61, out=out)
     np.add(out, t, out=out)
     np.subtract(out, _P61, out=t)
     np.minimum(out, t, out=out)
+
+
+def _fold_kernel(
+    x: FieldArray, _: FieldArray, out: FieldArray, p: np.uint64, t: FieldArray
+) -> None:
+    _fold_into(x, out, t)
 
 
 def _fold61(x: FieldArray) -> FieldArray:

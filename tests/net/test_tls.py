@@ -33,6 +33,7 @@ from veil.net.certificates import (
     write_private,
 )
 from veil.net.federation import Federation
+from veil.net.framing import MAC_BYTES
 from veil.net.tls import TlsChannel, connect_mesh, translate_error
 
 pytestmark = pytest.mark.timeout(60)
@@ -263,6 +264,26 @@ def test_a_frozen_peer_process_times_out_naming_it(tmp_path: Path) -> None:
         stop(peer)
 
 
+def test_closing_a_channel_to_a_frozen_peer_gives_up_after_close_seconds(tmp_path: Path) -> None:
+    """The graceful close has a deadline: with the peer stopped, aclose drops the connection."""
+    fed = federation(tmp_path)
+    peer = start_peer(fed, 1)
+    try:
+
+        async def scenario() -> None:
+            timeouts = dataclasses.replace(FAST, connect_seconds=30, close_seconds=0.2)
+            channels = await connect_mesh(fed, 0, timeouts=timeouts)
+            assert await channels[1].recv("round-1", timeout_seconds=30) == b"ready"
+            peer.send_signal(signal.SIGSTOP)
+            await channels[1].aclose()
+            assert channels[1].closed
+            assert "without a clean goodbye" in str(channels[1].close_reason)
+
+        asyncio.run(scenario())
+    finally:
+        stop(peer)
+
+
 # -- a malicious but authenticated peer, writing raw bytes inside its TLS connection ----------
 
 
@@ -292,7 +313,7 @@ def test_a_tampered_frame_inside_tls_is_rejected(tmp_path: Path) -> None:
 
     def forge(ch: TlsChannel) -> bytes:
         frame = bytearray(ch._encoder.encode_bytes("r", b"pay me 100"))
-        frame[-40] ^= 0x01
+        frame[-MAC_BYTES - 1] ^= 0x01  # the payload's last byte
         return bytes(frame)
 
     error = attack(tmp_path, forge)

@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         args.remove("--debug")
     want_json = "--json" in args
     try:
-        app(args=args, standalone_mode=False)
+        # without standalone mode, click returns a command's typer.Exit code instead of raising
+        returned = app(args=args, standalone_mode=False)
     except VeilError as exc:
         if debug:
             console.print_exception()
@@ -88,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
             want_json,
         )
         return exit_codes.ERROR
+    if isinstance(returned, int) and not isinstance(returned, bool) and returned != 0:
+        return returned
     return exit_codes.SUCCESS
 
 

@@ -133,6 +133,10 @@ class GroupBy(ReleaseBase):
                 self.noise, eps, delta, Fraction(self._l1_rows * max_abs), self.unit, n_dim
             )
         self._parts = [m_ for m_ in (self._count, self._sum) if m_ is not None]
+        if self._count is not None:
+            self.sensitivities["counts_l1"] = Fraction(self._l1_rows)
+        if needs_sum:
+            self.sensitivities["sums_l1"] = self._l1_rows * max_abs * self.granularity
         self.threshold: int | None = None
         if self.keys is None:
             assert self.delta is not None

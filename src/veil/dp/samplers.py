@@ -30,7 +30,6 @@ the operating system for the call, so forked processes never share a stream. Pas
 
 from __future__ import annotations
 
-from fractions import Fraction
 from math import isqrt
 
 import numpy as np
@@ -351,7 +350,7 @@ def discrete_gaussian(sigma2: object, size: int = 1, *, rng: Csprng | None = Non
             f"sigma2 {s2} is too large for 64-bit output", field="sigma2", hint="use a coarser grid"
         )
     # gamma = (|Y| - sigma^2/t)^2 / (2 sigma^2) = (|Y|*b*t - a)^2 / (2*a*b*t^2); when t divides a
-    # (mechanisms choose sigma^2 = t*c so it does) this reduces to (|Y|*b - a/t)^2 / (2*a*b).
+    # (mechanisms round sigma^2 to t*c/D so it does) this reduces to (|Y|*b - a/t)^2 / (2*a*b).
     if a % t == 0:
         mult, offset, den = b, a // t, 2 * a * b
     else:
@@ -372,12 +371,3 @@ def discrete_gaussian(sigma2: object, size: int = 1, *, rng: Csprng | None = Non
         out[todo[ok]] = y[ok]
         todo = todo[~ok]
     return out
-
-
-def _sigma2_for_sampling(sigma2: Fraction) -> Fraction:
-    """Round σ² up to ``t·c`` with ``t = ⌊σ⌋ + 1`` and integer ``c``: same guarantee or better,
-    and the sampler's acceptance test then stays within 64-bit integers."""
-    t = isqrt(sigma2.numerator // sigma2.denominator) + 1
-    c = -((-sigma2.numerator) // (sigma2.denominator * t))
-    rounded = Fraction(t * c)
-    return rounded if rounded >= sigma2 else sigma2

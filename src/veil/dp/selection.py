@@ -141,10 +141,6 @@ class ExponentialMechanism(Mechanism):
         self._guarantee = Guarantee(self.epsilon, Fraction(0), None, self.unit)
 
     @property
-    def guarantee(self) -> Guarantee:
-        return self._guarantee
-
-    @property
     def description(self) -> str:
         return f"exponential mechanism over {len(self.candidates)} candidates"
 
@@ -196,10 +192,6 @@ class ReportNoisyMax(Mechanism):
         self.unit = unit or PrivacyUnit()
         self._coefficient = self.epsilon / (2 * self.sensitivity)
         self._guarantee = Guarantee(self.epsilon, Fraction(0), None, self.unit)
-
-    @property
-    def guarantee(self) -> Guarantee:
-        return self._guarantee
 
     @property
     def description(self) -> str:
@@ -318,10 +310,6 @@ class AboveThreshold(Mechanism):
         factor = 1 if monotonic else 2
         self.query_scale = simplify_scale_up(factor * max_above * grid_sens / half)
         self._guarantee = Guarantee(self.epsilon, Fraction(0), None, self.unit)
-
-    @property
-    def guarantee(self) -> Guarantee:
-        return self._guarantee
 
     @property
     def description(self) -> str:
