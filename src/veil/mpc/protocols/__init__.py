@@ -13,10 +13,13 @@ either the result or an awaitable of it; all parties call the same methods in th
 from __future__ import annotations
 
 import abc
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, ClassVar
 
-from veil.field import FieldArray
+import numpy as np
+import numpy.typing as npt
+
+from veil.field import Csprng, FieldArray
 
 if TYPE_CHECKING:
     from veil.mpc.runtime import Runtime
@@ -60,6 +63,25 @@ class ProtocolSuite(abc.ABC):
     @abc.abstractmethod
     def random(self, shape: tuple[int, ...]) -> FieldArray | Awaitable[FieldArray]:
         """Return this party's share of uniformly random field elements nobody knows."""
+
+    async def random_hidden_from(
+        self,
+        excluded: frozenset[int],
+        shape: tuple[int, ...],
+        draw: Callable[[Csprng], npt.NDArray[np.uint64]],
+    ) -> FieldArray:
+        """Share random integers drawn by ``draw`` that the parties in ``excluded`` never learn.
+
+        ``draw(rng)`` returns an array of integers in ``[0, p)`` of shape ``shape`` (any
+        distribution) from the CSPRNG ``rng``; parties outside ``excluded`` may learn the values. Secure comparisons
+        combine such values with values one party inputs (see :mod:`veil.mpc.protocols.masks`).
+
+        This default works in every suite: the first party outside ``excluded`` draws the values
+        and shares them with :meth:`input` (one round). Suites that can do better override it.
+        """
+        dealer = min(set(range(self.rt.n_parties)) - set(excluded))
+        values = draw(Csprng()).reshape(shape) if self.rt.party_id == dealer else None
+        return await self.input(values, dealer)
 
 
 #: Suites by ``security`` name.
