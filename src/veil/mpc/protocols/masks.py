@@ -225,27 +225,29 @@ def _xor_sides(sides: list[SecretArray], groups: int) -> SecretArray:
     return combined
 
 
-def _bits(field: Field, side: FieldArray, low_bits: int, groups: int) -> FieldArray:
-    """Return the side's bits as rows (l, count): the grouped low bits, then the plain ones."""
+def _low_bits(field: Field, side: FieldArray, low_bits: int, groups: int) -> FieldArray:
+    """Return the grouped low bits of a side as rows (low_bits, count)."""
     count = side.shape[1]
-    plain = side[3 * groups :]
-    if not groups:
-        return plain
     e1, e2, e3 = (side[k * groups : (k + 1) * groups] for k in range(3))
     low = np.empty((2 * groups, count), dtype=np.uint64)
     low[0::2] = field.add(e1, e3)  # bit 0 of the group value is 1 for values 1 and 3
     low[1::2] = field.add(e2, e3)
-    return np.concatenate([low[:low_bits], plain])
+    return low[:low_bits]
 
 
 def _xor_weighted(field: Field, a: FieldArray, b: FieldArray) -> FieldArray:
-    """Return the degree-2 local value of ``sum_i 2**i (a_i XOR b_i)`` over the rows of a, b."""
+    """Return the degree-2 local value of ``sum_i 2**i (a_i XOR b_i)`` over the rows of a, b.
+
+    ``a XOR b = a + b - 2ab``: two weighted sums and one sum of products, each summed down the
+    rows before any reduction.
+    """
+    if not a.shape[0]:
+        return np.zeros(a.shape[1:], dtype=np.uint64)
     exponents = np.arange(a.shape[0])[:, None]
     wa = _local.times_pow2(field, a, exponents)
-    wb = _local.times_pow2(field, b, exponents)
-    cross = _local.mul(field, wa, b)  # 2**i a_i b_i
-    rows = field.sub(field.add(wa, wb), field.add(cross, cross))
-    return np.asarray(field.sum(rows, axis=0), dtype=np.uint64)
+    linear = field.add(field.sum(wa, axis=0), field.sum(_local.times_pow2(field, b, exponents), axis=0))
+    cross = field.sum(_local.mul(field, wa, b), axis=0)  # sum_i 2**i a_i b_i
+    return np.asarray(field.sub(linear, field.add(cross, cross)), dtype=np.uint64)
 
 
 async def make_masks(
@@ -294,16 +296,24 @@ async def make_masks(
         await _check_sides(rt, [left, right], groups)
 
     def local(a: FieldArray, b: FieldArray) -> FieldArray:
-        # r = sum_i 2^i (a_i XOR b_i) and high = sum_{i >= m} 2^(i-m) (a_i XOR b_i); XOR is
-        # a + b - 2ab, so both are one degree reduction (the linear terms ride along).
-        bits_a, bits_b = _bits(field, a, low_bits, groups), _bits(field, b, low_bits, groups)
+        # low = sum_{i < m} 2^i (a_i XOR b_i), high = sum_{i >= m} 2^(i-m) (a_i XOR b_i); XOR is
+        # a + b - 2ab, so each is one degree reduction (the linear terms ride along).
         out = np.empty((2, count), dtype=np.uint64)
-        out[0] = _xor_weighted(field, bits_a, bits_b)
-        out[1] = _xor_weighted(field, bits_a[low_bits:], bits_b[low_bits:])
+        if groups:
+            out[0] = _xor_weighted(
+                field,
+                _low_bits(field, a, low_bits, groups),
+                _low_bits(field, b, low_bits, groups),
+            )
+            out[1] = _xor_weighted(field, a[3 * groups :], b[3 * groups :])
+        else:
+            out[0] = _xor_weighted(field, a[:low_bits], b[:low_bits])
+            out[1] = _xor_weighted(field, a[low_bits:], b[low_bits:])
         return out
 
     both = left._bilinear((left, right), local, (2, count))
-    r, high = both[0], both[1]
+    high = both[1]
+    r = both[0] + high * pow(2, low_bits, field.p)
     await r.share()
     if not groups:
         return Masks(low_bits, r, high, None, None)
