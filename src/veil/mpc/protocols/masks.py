@@ -245,7 +245,9 @@ def _xor_weighted(field: Field, a: FieldArray, b: FieldArray) -> FieldArray:
         return np.zeros(a.shape[1:], dtype=np.uint64)
     exponents = np.arange(a.shape[0])[:, None]
     wa = _local.times_pow2(field, a, exponents)
-    linear = field.add(field.sum(wa, axis=0), field.sum(_local.times_pow2(field, b, exponents), axis=0))
+    linear = field.add(
+        field.sum(wa, axis=0), field.sum(_local.times_pow2(field, b, exponents), axis=0)
+    )
     cross = field.sum(_local.mul(field, wa, b), axis=0)  # sum_i 2**i a_i b_i
     return np.asarray(field.sub(linear, field.add(cross, cross)), dtype=np.uint64)
 
