@@ -26,6 +26,12 @@ authenticated encoder and decoder on top, and uses :func:`check_header` on every
 receives.
 """
 
+# PROVED COPY of src/veil/net/codec.py: the product's code plus Nagini contracts (Requires,
+# Ensures, @Pure, @ContractOnly) and one specification function, well_formed. Stripped of the
+# contracts it equals the product, statement for statement (tests/verify/test_proved_copies.py).
+# Trusted here (@ContractOnly): encode_u16/u32/u64 and encode_header, whose contracts
+# verify/z3/codec_primitives.py proves on the product's source; unframe_parts and unframe are
+# not verified (no contract is assumed for them). See docs/verification.md.
 from nagini_contracts.contracts import *
 
 __all__ = [
@@ -95,6 +101,7 @@ TRAILING = 6
 # ---------------------------------------------------------------------------------------------
 
 
+@ContractOnly
 def encode_u16(value: int) -> bytes:
     """Encode ``value`` as 2 big-endian bytes.
 
@@ -107,6 +114,7 @@ def encode_u16(value: int) -> bytes:
     return bytes([value // 256 % 256, value % 256])
 
 
+@ContractOnly
 def encode_u32(value: int) -> bytes:
     """Encode ``value`` as 4 big-endian bytes.
 
@@ -119,6 +127,7 @@ def encode_u32(value: int) -> bytes:
     return bytes([value // 256**3 % 256, value // 256**2 % 256, value // 256 % 256, value % 256])
 
 
+@ContractOnly
 def encode_u64(value: int) -> bytes:
     """Encode ``value`` as 8 big-endian bytes.
 
@@ -168,6 +177,7 @@ def frame_size(tag_length: int, payload_length: int) -> int:
     return HEADER_BYTES + tag_length + payload_length + MAC_BYTES
 
 
+@ContractOnly
 def encode_header(
     kind: int,
     sender: int,
@@ -314,20 +324,21 @@ def unframe_fields(data: bytes) -> tuple[int, int, int, int, int]:
     )
 
 
-@Pure
+@ContractOnly
 def unframe_parts(data: bytes) -> tuple[bytes, bytes, bytes]:
     """Return ``(tag, payload, mac)`` of a frame.
 
     Requires ``check_frame(data, m) == OK`` for some ``m``. The MAC is returned, not checked:
     :class:`veil.net.framing.FrameMac` does that outside the core.
     """
-    Requires(len(data) >= HEADER_BYTES + data[26] + MAC_BYTES)
+    # Not verified: Nagini rejects this tuple of slices; nothing is assumed about it.
+    Requires(len(data) >= HEADER_BYTES and len(data) >= HEADER_BYTES + data[26] + MAC_BYTES)
     tag_end = HEADER_BYTES + data[26]
     mac_start = len(data) - MAC_BYTES
     return (data[HEADER_BYTES:tag_end], data[tag_end:mac_start], data[mac_start:])
 
 
-@Pure
+@ContractOnly
 def unframe(
     data: bytes,
 ) -> tuple[tuple[int, int, int, int, int], tuple[bytes, bytes, bytes]]:
@@ -336,5 +347,6 @@ def unframe(
     Requires ``check_frame(data, m) == OK`` for some ``m``. Ensures, for the arguments ``x`` of
     :func:`frame`, ``unframe(frame(*x)) == (x[:5], x[5:])``.
     """
-    Requires(len(data) >= HEADER_BYTES + data[26] + MAC_BYTES)
+    # Not verified (it calls unframe_parts); nothing is assumed about it.
+    Requires(len(data) >= HEADER_BYTES and len(data) >= HEADER_BYTES + data[26] + MAC_BYTES)
     return (unframe_fields(data), unframe_parts(data))
