@@ -10,7 +10,7 @@ from scipy import stats
 
 from veil.errors import ConfigError, PartyFailed, ProtocolError
 from veil.field import Field
-from veil.mpc import Runtime, SecInt, run_local
+from veil.mpc import Runtime, SecInt, concatenate, run_local
 from veil.mpc.protocols import compare
 from veil.mpc.protocols.masks import check_field, make_masks
 
@@ -23,8 +23,11 @@ async def _open_masks(rt: Runtime, count: int, low_bits: int) -> dict[str, np.nd
     assert masks.right is not None
     opened = {}
     for name in ("r", "high", "left", "right"):
-        value = await getattr(masks, name).open()
-        opened[name] = np.where(value < 0, value + P, value).astype(object)
+        value = getattr(masks, name)
+        if isinstance(value, list):  # column blocks, one per dealer
+            value = concatenate(value, axis=-1)
+        clear = await value.open()
+        opened[name] = np.where(clear < 0, clear + P, clear).astype(object)
     return opened
 
 

@@ -55,7 +55,7 @@ import numpy.typing as npt
 from veil.errors import ConfigError
 from veil.field import Field, FieldArray
 from veil.mpc.array import SecretArray, concatenate, stack
-from veil.mpc.protocols import _local
+from veil.mpc.protocols import _fused, _local
 from veil.mpc.protocols.masks import DEFAULT_KAPPA, Masks, _full_onehot, make_masks
 from veil.mpc.types import PROTOCOL_HEADROOM_BITS
 
@@ -146,11 +146,26 @@ def _replace(masks: Masks, index: npt.NDArray[np.intp], fresh: Masks) -> Masks:
 
         return old._apply(merge, (old, new), old.shape)
 
+    def joined(blocks: list[SecretArray] | None) -> SecretArray | None:
+        if blocks is None:
+            return None
+        return blocks[0] if len(blocks) == 1 else concatenate(blocks, axis=-1)
+
+    def replaced(
+        old: list[SecretArray] | None, new: list[SecretArray] | None
+    ) -> list[SecretArray] | None:
+        merged = put(joined(old), joined(new))
+        return None if merged is None else [merged]
+
     r, high = put(masks.r, fresh.r), put(masks.high, fresh.high)
     assert r is not None
     assert high is not None
     return Masks(
-        masks.low_bits, r, high, put(masks.left, fresh.left), put(masks.right, fresh.right)
+        masks.low_bits,
+        r,
+        high,
+        replaced(masks.left, fresh.left),
+        replaced(masks.right, fresh.right),
     )
 
 
@@ -171,11 +186,50 @@ def _leaves(
     with ``left[0] = 1 - left[1] - left[2] - left[3]`` each leaf is three local products and one
     degree reduction. Rows of ``eq`` below ``eq_from`` are not computed (zero placeholders).
     """
-    left, right = masks.left, masks.right
-    assert left is not None
-    assert right is not None
-    groups, count = left.shape[1], left.shape[2]
-    field = left.field
+    lefts, rights = masks.left, masks.right
+    assert lefts is not None
+    assert rights is not None
+    groups, count = masks.groups, masks.count
+    field = lefts[0].field
+    eq_rows = groups - eq_from
+    rows = (groups if want_lt else 0) + eq_rows
+    fused = _fused.available(field)
+
+    def local(*shares: FieldArray) -> FieldArray:
+        blocks = len(shares) // 2
+        out = np.empty((rows, count), dtype=np.uint64)
+        start = 0
+        for a, b in zip(shares[:blocks], shares[blocks:], strict=True):
+            stop = start + a.shape[2]
+            block_digits = digits[:, start:stop]
+            if fused:
+                out[:, start:stop] = _fused.leaves(a, b, block_digits, want_lt, eq_from)
+            else:
+                out[:, start:stop] = leaves_numpy(
+                    field, a, b, block_digits, want_lt=want_lt, eq_from=eq_from
+                )
+            start = stop
+        return out
+
+    both = lefts[0]._bilinear((*lefts, *rights), local, (rows, count))
+    lt = both[:groups] if want_lt else None
+    eq = both[rows - eq_rows :]
+    if eq_from:
+        eq = concatenate([_constant(both, np.zeros((eq_from, count), dtype=np.int64)), eq])
+    return lt, eq
+
+
+def leaves_numpy(
+    field: Field,
+    a: FieldArray,
+    b: FieldArray,
+    digits: npt.NDArray[np.intp],
+    *,
+    want_lt: bool,
+    eq_from: int,
+) -> FieldArray:
+    """The numpy version of :func:`veil.mpc.protocols._fused.leaves` (any prime)."""
+    groups, count = a.shape[1], a.shape[2]
     xor_d = np.bitwise_xor(np.arange(4)[:, None, None], digits[None, :, :])  # (4, groups, count)
     is_digit = [digits == k for k in range(3)]
     eq_rows = groups - eq_from
@@ -187,32 +241,23 @@ def _leaves(
             acc = field.add(acc, _local.mul(field, a[u - 1], field.sub(table[u], table[0])))
         return acc
 
-    def local(a: FieldArray, b: FieldArray) -> FieldArray:
-        full = _full_onehot(field, b)  # (4, groups, count)
-        out = []
-        if want_lt:
-            table = np.empty_like(full)
-            for u in range(4):
-                below = field.sub(np.ones((groups, count), dtype=np.uint64), full[u])
-                pair = field.add(full[u ^ 2], full[u ^ 3])
-                table[u] = np.where(
-                    is_digit[0],
-                    below,
-                    np.where(is_digit[1], pair, np.where(is_digit[2], full[u ^ 3], _U(0))),
-                )
-            out.append(combine(a, table))
-        if eq_rows:
-            permuted = np.take_along_axis(full[:, eq_from:], xor_d[:, eq_from:], axis=0)
-            out.append(combine(a[:, eq_from:], permuted))
-        return np.concatenate(out, axis=0)
-
-    rows = (groups if want_lt else 0) + eq_rows
-    both = left._bilinear((left, right), local, (rows, count))
-    lt = both[:groups] if want_lt else None
-    eq = both[rows - eq_rows :]
-    if eq_from:
-        eq = concatenate([_constant(both, np.zeros((eq_from, count), dtype=np.int64)), eq])
-    return lt, eq
+    full = _full_onehot(field, b)  # (4, groups, count)
+    out = []
+    if want_lt:
+        table = np.empty_like(full)
+        for u in range(4):
+            below = field.sub(np.ones((groups, count), dtype=np.uint64), full[u])
+            pair = field.add(full[u ^ 2], full[u ^ 3])
+            table[u] = np.where(
+                is_digit[0],
+                below,
+                np.where(is_digit[1], pair, np.where(is_digit[2], full[u ^ 3], _U(0))),
+            )
+        out.append(combine(a, table))
+    if eq_rows:
+        permuted = np.take_along_axis(full[:, eq_from:], xor_d[:, eq_from:], axis=0)
+        out.append(combine(a[:, eq_from:], permuted))
+    return np.concatenate(out, axis=0)
 
 
 def _less_than_tree(
