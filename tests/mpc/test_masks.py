@@ -151,3 +151,32 @@ def test_fields_far_from_a_power_of_two_are_refused_with_the_reason() -> None:
         check_field(Field(65521))
     check_field(Field(65521), kappa=10)
     check_field(Field())
+
+
+def test_prepared_masks_are_handed_out_in_order_and_must_fit() -> None:
+    """take(k) splits the first k masks off across dealer blocks; a mismatched batch is refused."""
+
+    async def program(rt: Runtime) -> tuple[list[int], list[bool], str]:
+        masks = await compare.prepare(rt, 10, 32)
+        first, rest = masks.take(4)
+        sizes = [first.count, rest.count, sum(b.shape[-1] for b in first.left or [])]
+        x = await rt.input(
+            list(range(-2, 2)) if rt.party_id == 0 else None, sender=0, dtype=SecInt(32)
+        )
+        lt = await compare.compare(
+            x, rt.field.array(np.zeros(4, dtype=np.int64)), "<", 32, masks=first
+        )
+        try:
+            await compare.compare(
+                x, rt.field.array(np.zeros(4, dtype=np.int64)), "<", 32, masks=rest
+            )
+        except ConfigError as error:
+            message = str(error)
+        else:
+            message = "accepted"
+        return sizes, (await lt.open()).astype(bool).tolist(), message
+
+    sizes, lt, message = run_local(program, 3)[0]
+    assert sizes == [4, 6, 4]
+    assert lt == [True, True, False, False]
+    assert "prepared masks do not fit" in message

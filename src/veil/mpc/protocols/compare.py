@@ -48,6 +48,7 @@ bit-decomposition protocol", PKC 2007.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -59,7 +60,10 @@ from veil.mpc.protocols import _fused, _local
 from veil.mpc.protocols.masks import DEFAULT_KAPPA, Masks, _full_onehot, make_masks
 from veil.mpc.types import PROTOCOL_HEADROOM_BITS
 
-__all__ = ["Split", "compare", "equal_zero", "is_zero", "less_than_zero", "split"]
+if TYPE_CHECKING:
+    from veil.mpc.runtime import Runtime
+
+__all__ = ["Split", "compare", "equal_zero", "is_zero", "less_than_zero", "prepare", "split"]
 
 _U = np.uint64
 
@@ -111,6 +115,13 @@ async def _open_masked(
     rt, count = a.runtime, a.shape[0]
     if masks is None:
         masks = await make_masks(rt, count, low_bits, grouped=grouped, kappa=kappa)
+    elif masks.count != count or masks.low_bits != low_bits or (grouped and masks.left is None):
+        raise ConfigError(
+            f"prepared masks do not fit: {masks.count} masks of {masks.low_bits} low bits for "
+            f"{count} values split at bit {low_bits}",
+            field="masks",
+            hint="prepare one mask per compared element, with the comparison's bit width",
+        )
     p = rt.field.p
     opened = await (a + masks.r).open()
     assert opened is not None
@@ -359,13 +370,24 @@ async def split(
     )
 
 
-async def less_than_zero(z: SecretArray, bits: int) -> SecretArray:
+async def prepare(rt: Runtime, comparisons: int, bits: int) -> Masks:
+    """Make the masks of ``comparisons`` future comparisons of ``bits``-bit values ahead of time.
+
+    Pass slices of them (``Masks.take``) to :func:`compare` or :func:`less_than_zero`: a
+    computation that knows how many comparisons it will run (a tournament) makes all its masks in
+    the rounds of its first step and saves two rounds per later step.
+    """
+    return await make_masks(rt, comparisons, bits)
+
+
+async def less_than_zero(z: SecretArray, bits: int, *, masks: Masks | None = None) -> SecretArray:
     """Return ``[z < 0]`` (raw 0/1) for ``-2**(bits-1) <= z < 2**(bits-1)``.
 
-    ``z + 2**(bits-1)`` is non-negative; its bit ``bits - 1`` is ``[z >= 0]``.
+    ``z + 2**(bits-1)`` is non-negative; its bit ``bits - 1`` is ``[z >= 0]``. ``masks``: masks
+    from :func:`prepare` for ``bits - 1`` low bits, one per element of ``z`` (default: fresh).
     """
     offset = pow(2, bits - 1, z.field.p)
-    parts = await split(z + offset, bits, bits - 1)
+    parts = await split(z + offset, bits, bits - 1, masks=masks)
     assert parts.high is not None
     return 1 - parts.high
 
@@ -401,14 +423,24 @@ async def is_zero(z: SecretArray) -> SecretArray:
     return _product_tree(eq_leaves).reshape(shape)
 
 
-async def compare(a: SecretArray, b: SecretArray | FieldArray, op: str, bits: int) -> SecretArray:
-    """Return ``a op b`` (raw 0/1) for values of a ``bits``-bit signed type; ``op`` in < <= > >= == !=."""
+async def compare(
+    a: SecretArray,
+    b: SecretArray | FieldArray,
+    op: str,
+    bits: int,
+    *,
+    masks: Masks | None = None,
+) -> SecretArray:
+    """Return ``a op b`` (raw 0/1) for values of a ``bits``-bit signed type; ``op`` in < <= > >= == !=.
+
+    ``masks`` (order comparisons only): prepared masks from ``prepare(rt, count, bits)``.
+    """
     x = a._retyped(None)
     y = b._retyped(None) if isinstance(b, SecretArray) else b
     if op in ("<", ">="):
-        result = await less_than_zero(x - y, bits + 1)
+        result = await less_than_zero(x - y, bits + 1, masks=masks)
     elif op in (">", "<="):
-        result = await less_than_zero(-(x - y), bits + 1)
+        result = await less_than_zero(-(x - y), bits + 1, masks=masks)
     elif op in ("==", "!="):
         result = await equal_zero(x - y, bits + 1)
     else:

@@ -124,6 +124,39 @@ class Masks:
         """Number of two-bit groups of the low part."""
         return (self.low_bits + 1) // 2
 
+    def take(self, count: int) -> tuple[Masks, Masks]:
+        """Split off the first ``count`` masks: ``(taken, rest)``, for preprocessing.
+
+        Masks made ahead of time (:func:`make_masks` for a whole computation) are handed out in
+        order; every party must take the same counts in the same order, as it must run the same
+        program. Each mask is used once.
+        """
+        if not 0 <= count <= self.count:
+            raise ConfigError(f"cannot take {count} of {self.count} prepared masks", field="count")
+
+        def cut(blocks: list[SecretArray] | None) -> tuple[list[SecretArray] | None, ...]:
+            if blocks is None:
+                return None, None
+            head: list[SecretArray] = []
+            tail: list[SecretArray] = []
+            start = 0
+            for block in blocks:
+                size = block.shape[-1]
+                lo, hi = min(max(count - start, 0), size), size
+                if lo:
+                    head.append(block[..., :lo])
+                if lo < hi:
+                    tail.append(block[..., lo:])
+                start += size
+            return head or [blocks[0][..., :0]], tail or [blocks[0][..., :0]]
+
+        left_head, left_tail = cut(self.left)
+        right_head, right_tail = cut(self.right)
+        return (
+            Masks(self.low_bits, self.r[:count], self.high[:count], left_head, right_head),
+            Masks(self.low_bits, self.r[count:], self.high[count:], left_tail, right_tail),
+        )
+
 
 def _layout(field: Field, low_bits: int, grouped: bool) -> tuple[int, int]:
     """Return ``(groups, plain_bits)`` of one side: grouped low part (if any), then plain bits."""
