@@ -29,15 +29,29 @@ from veil.field import MERSENNE61, Field, FieldArray
 __all__ = ["available", "leaves", "mask_sums"]
 
 _Kernel = Callable[..., None]
+_P = np.uint64(MERSENNE61)
+_M32 = np.uint64(0xFFFFFFFF)
+_M29 = np.uint64((1 << 29) - 1)
+_S3, _S29, _S32, _S61 = np.uint64(3), np.uint64(29), np.uint64(32), np.uint64(61)
+
+
+def _mulmod(x: Any, y: Any) -> Any:  # pragma: no cover - compiled by numba
+    """``x * y mod p`` for canonical x, y, partially reduced (below ``p + 8``)."""
+    a0 = x & _M32
+    a1 = x >> _S32
+    b0 = y & _M32
+    b1 = y >> _S32
+    lo = a0 * b0
+    mid = a1 * b0 + a0 * b1
+    r = ((a1 * b1) << _S3) + (mid >> _S29) + ((mid & _M29) << _S32) + (lo >> _S61) + (lo & _P)
+    return (r & _P) + (r >> _S61)
 
 
 def _mask_sums_py(
     side_a: Any, side_b: Any, groups: int, low_bits: int, out: Any
 ) -> None:  # pragma: no cover - compiled by numba; the numpy path is tested instead
-    P = np.uint64(MERSENNE61)
-    M32 = np.uint64(0xFFFFFFFF)
-    M29 = np.uint64((1 << 29) - 1)
-    s3, s29, s32, s61 = np.uint64(3), np.uint64(29), np.uint64(32), np.uint64(61)
+    P = _P
+    s61 = _S61
     count = out.shape[1]
     plain = side_a.shape[0] - 3 * groups
     linear = np.zeros((2, count), dtype=np.uint64)
@@ -68,14 +82,7 @@ def _mask_sums_py(
                     wy = y
                 acc = linear[part, n] + wx + wy  # < 2**63
                 linear[part, n] = (acc & P) + (acc >> s61)
-                a0 = wx & M32
-                a1 = wx >> s32
-                b0 = y & M32
-                b1 = y >> s32
-                lo = a0 * b0
-                mid = a1 * b0 + a0 * b1
-                r = ((a1 * b1) << s3) + (mid >> s29) + ((mid & M29) << s32) + (lo >> s61) + (lo & P)
-                r = (r & P) + (r >> s61) + cross[part, n]
+                r = _mulmod(wx, y) + cross[part, n]
                 cross[part, n] = (r & P) + (r >> s61)
     for part in range(2):
         for n in range(count):
@@ -97,10 +104,8 @@ def _mask_sums_py(
 def _leaves_py(
     a: Any, b: Any, digits: Any, want_lt: bool, eq_from: int, out: Any
 ) -> None:  # pragma: no cover - compiled by numba; the numpy path is tested instead
-    P = np.uint64(MERSENNE61)
-    M32 = np.uint64(0xFFFFFFFF)
-    M29 = np.uint64((1 << 29) - 1)
-    s3, s29, s32, s61 = np.uint64(3), np.uint64(29), np.uint64(32), np.uint64(61)
+    P = _P
+    s61 = _S61
     one = np.uint64(1)
     zero = np.uint64(0)
     groups = a.shape[1]
@@ -150,22 +155,7 @@ def _leaves_py(
                     diff = table[u] + P - table[0]
                     if diff >= P:
                         diff -= P
-                    x = a[u - 1, j, n]
-                    a0 = x & M32
-                    a1 = x >> s32
-                    c0 = diff & M32
-                    c1 = diff >> s32
-                    lo = a0 * c0
-                    mid = a1 * c0 + a0 * c1
-                    r = (
-                        ((a1 * c1) << s3)
-                        + (mid >> s29)
-                        + ((mid & M29) << s32)
-                        + (lo >> s61)
-                        + (lo & P)
-                    )
-                    r = (r & P) + (r >> s61)
-                    acc += r
+                    acc += _mulmod(a[u - 1, j, n], diff)
                     acc = (acc & P) + (acc >> s61)
                 if acc >= P:
                     acc -= P
@@ -179,6 +169,8 @@ def _compiled() -> tuple[_Kernel, _Kernel] | None:
         import numba
     except ImportError:  # pragma: no cover - numba is a dependency
         return None
+    global _mulmod  # the kernels call the compiled helper (numba inlines it)
+    _mulmod = numba.njit(cache=True, inline="always")(_mulmod)
     jit = numba.njit(cache=True, nogil=True)
     return cast(_Kernel, jit(_mask_sums_py)), cast(_Kernel, jit(_leaves_py))
 
