@@ -10,7 +10,7 @@ from scipy import stats
 
 from veil.errors import ConfigError, PartyFailed, ProtocolError
 from veil.field import Field
-from veil.mpc import Runtime, SecInt, run_local
+from veil.mpc import Runtime, SecInt, concatenate, run_local
 from veil.mpc.protocols import compare
 from veil.mpc.protocols.masks import check_field, make_masks
 
@@ -23,8 +23,11 @@ async def _open_masks(rt: Runtime, count: int, low_bits: int) -> dict[str, np.nd
     assert masks.right is not None
     opened = {}
     for name in ("r", "high", "left", "right"):
-        value = await getattr(masks, name).open()
-        opened[name] = np.where(value < 0, value + P, value).astype(object)
+        value = getattr(masks, name)
+        if isinstance(value, list):  # column blocks, one per dealer
+            value = concatenate(value, axis=-1)
+        clear = await value.open()
+        opened[name] = np.where(clear < 0, clear + P, clear).astype(object)
     return opened
 
 
@@ -148,3 +151,32 @@ def test_fields_far_from_a_power_of_two_are_refused_with_the_reason() -> None:
         check_field(Field(65521))
     check_field(Field(65521), kappa=10)
     check_field(Field())
+
+
+def test_prepared_masks_are_handed_out_in_order_and_must_fit() -> None:
+    """take(k) splits the first k masks off across dealer blocks; a mismatched batch is refused."""
+
+    async def program(rt: Runtime) -> tuple[list[int], list[bool], str]:
+        masks = await compare.prepare(rt, 10, 32)
+        first, rest = masks.take(4)
+        sizes = [first.count, rest.count, sum(b.shape[-1] for b in first.left or [])]
+        x = await rt.input(
+            list(range(-2, 2)) if rt.party_id == 0 else None, sender=0, dtype=SecInt(32)
+        )
+        lt = await compare.compare(
+            x, rt.field.array(np.zeros(4, dtype=np.int64)), "<", 32, masks=first
+        )
+        try:
+            await compare.compare(
+                x, rt.field.array(np.zeros(4, dtype=np.int64)), "<", 32, masks=rest
+            )
+        except ConfigError as error:
+            message = str(error)
+        else:
+            message = "accepted"
+        return sizes, (await lt.open()).astype(bool).tolist(), message
+
+    sizes, lt, message = run_local(program, 3)[0]
+    assert sizes == [4, 6, 4]
+    assert lt == [True, True, False, False]
+    assert "prepared masks do not fit" in message

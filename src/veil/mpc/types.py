@@ -150,29 +150,31 @@ class BoolType(SecretType):
                 f"secbool values must be booleans or 0/1 integers, got dtype {arr.dtype}",
                 field="values",
             )
-        bad = np.flatnonzero((flat != 0) & (flat != 1))
-        if bad.size:
-            position = int(bad[0])
-            raise EncodingError(
-                f"value at flat position {position} is {flat[position]!r}, not 0 or 1",
-                hint="booleans are 0 or 1",
-                position=position,
-            )
+        _check_bits(flat, "value", "booleans are 0 or 1")
         return arr.astype(np.uint64)
 
     def decode(self, field: Field, elements: FieldArray) -> npt.NDArray[np.bool_]:
         signed = field.to_signed(np.asarray(elements, dtype=np.uint64))
-        flat = signed.reshape(-1)
-        bad = np.flatnonzero((flat != 0) & (flat != 1))
-        if bad.size:
-            position = int(bad[0])
-            raise EncodingError(
-                f"decoded boolean at flat position {position} is {int(flat[position])}, not 0 or 1",
-                hint="arithmetic on secbool values left {0, 1}; use &, |, ^ and ~ to combine them",
-                position=position,
-                value=str(int(flat[position])),
-            )
+        _check_bits(
+            signed.reshape(-1),
+            "decoded boolean",
+            "arithmetic on secbool values left {0, 1}; use &, |, ^ and ~ to combine them",
+        )
         return signed.astype(bool)
+
+
+def _check_bits(flat: npt.NDArray[np.generic], what: str, hint: str) -> None:
+    """Raise :class:`EncodingError` naming the first value that is neither 0 nor 1."""
+    bad = np.flatnonzero((flat != 0) & (flat != 1))
+    if bad.size:
+        position = int(bad[0])
+        value = flat[position]
+        raise EncodingError(
+            f"{what} at flat position {position} is {value!r}, not 0 or 1",
+            hint=hint,
+            position=position,
+            value=str(value),
+        )
 
 
 #: The type of comparison results: 0 or 1, opened as numpy booleans.

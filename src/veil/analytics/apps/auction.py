@@ -16,7 +16,9 @@ comparison stays secret. The numbers of bids per party are public (array shapes 
 How: a tournament of ``ceil(log2 n)`` rounds of comparisons. Each match of two sub-tournaments
 ``(best, index, second)`` runs its three comparisons at once (``best_l >= best_r``,
 ``second_l >= best_r``, ``best_l >= second_r``), so the second price costs no extra depth, and
-``n - 1`` matches run in all.
+``n - 1`` matches run in all. The masks of every comparison are made in one batch at the start
+(:func:`veil.mpc.protocols.compare.prepare`), so each level costs six rounds of comparison and one
+of selection.
 
 Example
 -------
@@ -39,6 +41,8 @@ import numpy as np
 
 from veil.errors import ConfigError
 from veil.mpc import Runtime, SecInt, SecretArray, concatenate, stack
+from veil.mpc.protocols.compare import compare, prepare
+from veil.mpc.protocols.masks import Masks
 from veil.mpc.types import IntType
 
 __all__ = ["AuctionOutcome", "auction_program", "plain_auction", "sealed_bid_auction"]
@@ -120,13 +124,15 @@ async def sealed_bid_auction(
     kind = dtype if dtype is not None else SecInt(32)
     _check(rule, kind)
     mine = np.asarray(bids, dtype=np.int64).reshape(-1)
-    shared = await rt.input_all(mine, dtype=kind)
+    shared = await rt.input_all(mine, dtype=kind)  # the bid counts are public from here
     counts = [s.shape[0] for s in shared]
     total = sum(counts)
     if total == 0:
         raise ConfigError("nobody submitted a bid", field="bids")
     every = concatenate([s for s in shared if s.shape[0]])
-    best, index, second = await _tournament(every, second_price=rule == "second-price")
+    second_price = rule == "second-price"
+    masks = await prepare(rt, _comparisons(total, second_price), kind.bits)
+    best, index, second = await _tournament(every, masks, second_price=second_price)
     price = second if rule == "second-price" and total > 1 else best  # a lone bid pays itself
     who = list(range(rt.n_parties)) if recipients is None else sorted(set(recipients))
     opened = await asyncio.gather(*(_open_pair(index, price, to) for to in who))
@@ -151,45 +157,60 @@ def _outcome(winner: int, price: int, counts: list[int], rule: str) -> AuctionOu
     return AuctionOutcome(winner, party, winner - int(starts[party]), price, rule, sum(counts))
 
 
+def _comparisons(n: int, second_price: bool) -> int:
+    """How many comparisons the tournament over ``n`` bids runs (all prepared at the start)."""
+    total, width = 0, n
+    while width > 1:
+        total += (3 if second_price else 1) * (width // 2)
+        width -= width // 2
+    return total
+
+
 async def _tournament(
-    bids: SecretArray, *, second_price: bool
+    bids: SecretArray, masks: Masks, *, second_price: bool
 ) -> tuple[SecretArray, SecretArray, SecretArray]:
-    """Return ``(best, index of best, second best)`` of a 1-D array (lowest index wins ties)."""
+    """Return ``(best, index of best, second best)`` of a 1-D array (lowest index wins ties).
+
+    Values travel as raw field elements; each level runs its (one or three) comparisons as one
+    batch with prepared masks, then one multiplication makes every selection.
+    """
     dtype = bids.dtype
     assert isinstance(dtype, IntType)
     rt = bids.runtime
     n = bids.shape[0]
-    best = bids
+    best = bids.astype(None)
     index = rt.constant(np.arange(n))
-    second = rt.constant(np.full(n, -(1 << (dtype.bits - 1))), dtype=dtype)  # "no bid yet"
+    second = rt.constant(np.full(n, -(1 << (dtype.bits - 1))))  # "no bid yet"
     while best.shape[0] > 1:
         width = best.shape[0]
         pairs = width // 2
         bl, br = best[0 : 2 * pairs : 2], best[1 : 2 * pairs : 2]
         il, ir = index[0 : 2 * pairs : 2], index[1 : 2 * pairs : 2]
+        sl, sr = second[0 : 2 * pairs : 2], second[1 : 2 * pairs : 2]
         if second_price:
-            sl, sr = second[0 : 2 * pairs : 2], second[1 : 2 * pairs : 2]
-            # all three comparisons at once: who wins, and the runner-up on either side
-            left_wins, left_second, left_best = bl >= br, sl >= br, bl >= sr
-            runner_left = br + left_second * (sl - br)  # max(sl, br): left won
-            runner_right = sr + left_best * (bl - sr)  # max(bl, sr): right won
-            gaps = stack(
-                [(bl - br).astype(None), il - ir, (runner_left - runner_right).astype(None)]
-            )
-            moved = left_wins * gaps  # one multiplication for the three selections
-            new_second = (runner_right.astype(None) + moved[2]).astype(dtype)
+            # who wins, and the runner-up on either side: three comparisons in one batch
+            lhs, rhs = stack([bl, sl, bl]), stack([br, br, sr])
         else:
-            left_wins = bl >= br
-            moved = left_wins * stack([(bl - br).astype(None), il - ir])
-            new_second = second[0 : 2 * pairs : 2]
-        new_best = (br.astype(None) + moved[0]).astype(dtype)
-        new_index = ir + moved[1]
+            lhs, rhs = bl.reshape(1, pairs), br.reshape(1, pairs)
+        level, masks = masks.take(lhs.size)
+        ge = await compare(lhs, rhs, ">=", dtype.bits, masks=level)
+        left_wins = ge[0]
+        if second_price:
+            runner_left = br + ge[1] * (sl - br)  # max(sl, br): the left side won
+            runner_right = sr + ge[2] * (bl - sr)  # max(bl, sr): the right side won
+            gaps = stack([bl - br, il - ir, runner_left - runner_right])
+        else:
+            runner_right = second[0 : 2 * pairs : 2]
+            gaps = stack([bl - br, il - ir])
+        moved = left_wins * gaps  # one multiplication for every selection
+        new_best, new_index = br + moved[0], ir + moved[1]
+        new_second = runner_right + moved[2] if second_price else runner_right
         if width % 2:  # the last one sits this round out
             new_best = concatenate([new_best, best[-1:]])
             new_index = concatenate([new_index, index[-1:]])
             new_second = concatenate([new_second, second[-1:]])
         best, index, second = new_best, new_index, new_second
-    return best[0], index[0], second[0]
+    return best[0].astype(dtype), index[0], second[0].astype(dtype)
 
 
 def plain_auction(bids_by_party: list[Any], *, rule: Rule = "second-price") -> AuctionOutcome:

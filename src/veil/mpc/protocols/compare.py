@@ -48,6 +48,7 @@ bit-decomposition protocol", PKC 2007.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -55,11 +56,14 @@ import numpy.typing as npt
 from veil.errors import ConfigError
 from veil.field import Field, FieldArray
 from veil.mpc.array import SecretArray, concatenate, stack
-from veil.mpc.protocols import _local
+from veil.mpc.protocols import _fused, _local
 from veil.mpc.protocols.masks import DEFAULT_KAPPA, Masks, _full_onehot, make_masks
 from veil.mpc.types import PROTOCOL_HEADROOM_BITS
 
-__all__ = ["Split", "compare", "equal_zero", "is_zero", "less_than_zero", "split"]
+if TYPE_CHECKING:
+    from veil.mpc.runtime import Runtime
+
+__all__ = ["Split", "compare", "equal_zero", "is_zero", "less_than_zero", "prepare", "split"]
 
 _U = np.uint64
 
@@ -111,6 +115,13 @@ async def _open_masked(
     rt, count = a.runtime, a.shape[0]
     if masks is None:
         masks = await make_masks(rt, count, low_bits, grouped=grouped, kappa=kappa)
+    elif masks.count != count or masks.low_bits != low_bits or (grouped and masks.left is None):
+        raise ConfigError(
+            f"prepared masks do not fit: {masks.count} masks of {masks.low_bits} low bits for "
+            f"{count} values split at bit {low_bits}",
+            field="masks",
+            hint="prepare one mask per compared element, with the comparison's bit width",
+        )
     p = rt.field.p
     opened = await (a + masks.r).open()
     assert opened is not None
@@ -146,11 +157,26 @@ def _replace(masks: Masks, index: npt.NDArray[np.intp], fresh: Masks) -> Masks:
 
         return old._apply(merge, (old, new), old.shape)
 
+    def joined(blocks: list[SecretArray] | None) -> SecretArray | None:
+        if blocks is None:
+            return None
+        return blocks[0] if len(blocks) == 1 else concatenate(blocks, axis=-1)
+
+    def replaced(
+        old: list[SecretArray] | None, new: list[SecretArray] | None
+    ) -> list[SecretArray] | None:
+        merged = put(joined(old), joined(new))
+        return None if merged is None else [merged]
+
     r, high = put(masks.r, fresh.r), put(masks.high, fresh.high)
     assert r is not None
     assert high is not None
     return Masks(
-        masks.low_bits, r, high, put(masks.left, fresh.left), put(masks.right, fresh.right)
+        masks.low_bits,
+        r,
+        high,
+        replaced(masks.left, fresh.left),
+        replaced(masks.right, fresh.right),
     )
 
 
@@ -171,11 +197,50 @@ def _leaves(
     with ``left[0] = 1 - left[1] - left[2] - left[3]`` each leaf is three local products and one
     degree reduction. Rows of ``eq`` below ``eq_from`` are not computed (zero placeholders).
     """
-    left, right = masks.left, masks.right
-    assert left is not None
-    assert right is not None
-    groups, count = left.shape[1], left.shape[2]
-    field = left.field
+    lefts, rights = masks.left, masks.right
+    assert lefts is not None
+    assert rights is not None
+    groups, count = masks.groups, masks.count
+    field = lefts[0].field
+    eq_rows = groups - eq_from
+    rows = (groups if want_lt else 0) + eq_rows
+    fused = _fused.available(field)
+
+    def local(*shares: FieldArray) -> FieldArray:
+        blocks = len(shares) // 2
+        out = np.empty((rows, count), dtype=np.uint64)
+        start = 0
+        for a, b in zip(shares[:blocks], shares[blocks:], strict=True):
+            stop = start + a.shape[2]
+            block_digits = digits[:, start:stop]
+            if fused:
+                out[:, start:stop] = _fused.leaves(a, b, block_digits, want_lt, eq_from)
+            else:
+                out[:, start:stop] = leaves_numpy(
+                    field, a, b, block_digits, want_lt=want_lt, eq_from=eq_from
+                )
+            start = stop
+        return out
+
+    both = lefts[0]._bilinear((*lefts, *rights), local, (rows, count))
+    lt = both[:groups] if want_lt else None
+    eq = both[rows - eq_rows :]
+    if eq_from:
+        eq = concatenate([_constant(both, np.zeros((eq_from, count), dtype=np.int64)), eq])
+    return lt, eq
+
+
+def leaves_numpy(
+    field: Field,
+    a: FieldArray,
+    b: FieldArray,
+    digits: npt.NDArray[np.intp],
+    *,
+    want_lt: bool,
+    eq_from: int,
+) -> FieldArray:
+    """The numpy version of :func:`veil.mpc.protocols._fused.leaves` (any prime)."""
+    groups, count = a.shape[1], a.shape[2]
     xor_d = np.bitwise_xor(np.arange(4)[:, None, None], digits[None, :, :])  # (4, groups, count)
     is_digit = [digits == k for k in range(3)]
     eq_rows = groups - eq_from
@@ -187,32 +252,23 @@ def _leaves(
             acc = field.add(acc, _local.mul(field, a[u - 1], field.sub(table[u], table[0])))
         return acc
 
-    def local(a: FieldArray, b: FieldArray) -> FieldArray:
-        full = _full_onehot(field, b)  # (4, groups, count)
-        out = []
-        if want_lt:
-            table = np.empty_like(full)
-            for u in range(4):
-                below = field.sub(np.ones((groups, count), dtype=np.uint64), full[u])
-                pair = field.add(full[u ^ 2], full[u ^ 3])
-                table[u] = np.where(
-                    is_digit[0],
-                    below,
-                    np.where(is_digit[1], pair, np.where(is_digit[2], full[u ^ 3], _U(0))),
-                )
-            out.append(combine(a, table))
-        if eq_rows:
-            permuted = np.take_along_axis(full[:, eq_from:], xor_d[:, eq_from:], axis=0)
-            out.append(combine(a[:, eq_from:], permuted))
-        return np.concatenate(out, axis=0)
-
-    rows = (groups if want_lt else 0) + eq_rows
-    both = left._bilinear((left, right), local, (rows, count))
-    lt = both[:groups] if want_lt else None
-    eq = both[rows - eq_rows :]
-    if eq_from:
-        eq = concatenate([_constant(both, np.zeros((eq_from, count), dtype=np.int64)), eq])
-    return lt, eq
+    full = _full_onehot(field, b)  # (4, groups, count)
+    out = []
+    if want_lt:
+        table = np.empty_like(full)
+        for u in range(4):
+            below = field.sub(np.ones((groups, count), dtype=np.uint64), full[u])
+            pair = field.add(full[u ^ 2], full[u ^ 3])
+            table[u] = np.where(
+                is_digit[0],
+                below,
+                np.where(is_digit[1], pair, np.where(is_digit[2], full[u ^ 3], _U(0))),
+            )
+        out.append(combine(a, table))
+    if eq_rows:
+        permuted = np.take_along_axis(full[:, eq_from:], xor_d[:, eq_from:], axis=0)
+        out.append(combine(a[:, eq_from:], permuted))
+    return np.concatenate(out, axis=0)
 
 
 def _less_than_tree(
@@ -314,13 +370,24 @@ async def split(
     )
 
 
-async def less_than_zero(z: SecretArray, bits: int) -> SecretArray:
+async def prepare(rt: Runtime, comparisons: int, bits: int) -> Masks:
+    """Make the masks of ``comparisons`` future comparisons of ``bits``-bit values ahead of time.
+
+    Pass slices of them (``Masks.take``) to :func:`compare` or :func:`less_than_zero`: a
+    computation that knows how many comparisons it will run (a tournament) makes all its masks in
+    the rounds of its first step and saves two rounds per later step.
+    """
+    return await make_masks(rt, comparisons, bits)
+
+
+async def less_than_zero(z: SecretArray, bits: int, *, masks: Masks | None = None) -> SecretArray:
     """Return ``[z < 0]`` (raw 0/1) for ``-2**(bits-1) <= z < 2**(bits-1)``.
 
-    ``z + 2**(bits-1)`` is non-negative; its bit ``bits - 1`` is ``[z >= 0]``.
+    ``z + 2**(bits-1)`` is non-negative; its bit ``bits - 1`` is ``[z >= 0]``. ``masks``: masks
+    from :func:`prepare` for ``bits - 1`` low bits, one per element of ``z`` (default: fresh).
     """
     offset = pow(2, bits - 1, z.field.p)
-    parts = await split(z + offset, bits, bits - 1)
+    parts = await split(z + offset, bits, bits - 1, masks=masks)
     assert parts.high is not None
     return 1 - parts.high
 
@@ -356,14 +423,24 @@ async def is_zero(z: SecretArray) -> SecretArray:
     return _product_tree(eq_leaves).reshape(shape)
 
 
-async def compare(a: SecretArray, b: SecretArray | FieldArray, op: str, bits: int) -> SecretArray:
-    """Return ``a op b`` (raw 0/1) for values of a ``bits``-bit signed type; ``op`` in < <= > >= == !=."""
+async def compare(
+    a: SecretArray,
+    b: SecretArray | FieldArray,
+    op: str,
+    bits: int,
+    *,
+    masks: Masks | None = None,
+) -> SecretArray:
+    """Return ``a op b`` (raw 0/1) for values of a ``bits``-bit signed type; ``op`` in < <= > >= == !=.
+
+    ``masks`` (order comparisons only): prepared masks from ``prepare(rt, count, bits)``.
+    """
     x = a._retyped(None)
     y = b._retyped(None) if isinstance(b, SecretArray) else b
     if op in ("<", ">="):
-        result = await less_than_zero(x - y, bits + 1)
+        result = await less_than_zero(x - y, bits + 1, masks=masks)
     elif op in (">", "<="):
-        result = await less_than_zero(-(x - y), bits + 1)
+        result = await less_than_zero(-(x - y), bits + 1, masks=masks)
     elif op in ("==", "!="):
         result = await equal_zero(x - y, bits + 1)
     else:

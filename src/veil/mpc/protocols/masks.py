@@ -55,8 +55,8 @@ import numpy.typing as npt
 
 from veil.errors import ConfigError, ProtocolError
 from veil.field import Csprng, Field, FieldArray
-from veil.mpc.array import SecretArray, concatenate
-from veil.mpc.protocols import _local
+from veil.mpc.array import SecretArray
+from veil.mpc.protocols import _fused, _local
 
 if TYPE_CHECKING:
     from veil.mpc.runtime import Runtime
@@ -101,17 +101,18 @@ class Masks:
         The masks.
     high : SecretArray, shape (count,)
         ``floor(r / 2**m)``.
-    left, right : SecretArray, shape (3, groups, count)
+    left, right : list of SecretArray, each of shape (3, groups, k)
         Entries 1, 2, 3 of the one-hot vectors of the two sides' group values (entry 0 is one minus
-        their sum); group ``j`` of ``r`` is ``left_j XOR right_j`` and covers bits ``2j`` and
+        their sum), in column blocks (one per dealer, in order: the blocks' ``k`` add up to
+        ``count``); group ``j`` of ``r`` is ``left_j XOR right_j`` and covers bits ``2j`` and
         ``2j + 1``. ``None`` for masks made without groups (truncation without comparison).
     """
 
     low_bits: int
     r: SecretArray
     high: SecretArray
-    left: SecretArray | None
-    right: SecretArray | None
+    left: list[SecretArray] | None
+    right: list[SecretArray] | None
 
     @property
     def count(self) -> int:
@@ -122,6 +123,39 @@ class Masks:
     def groups(self) -> int:
         """Number of two-bit groups of the low part."""
         return (self.low_bits + 1) // 2
+
+    def take(self, count: int) -> tuple[Masks, Masks]:
+        """Split off the first ``count`` masks: ``(taken, rest)``, for preprocessing.
+
+        Masks made ahead of time (:func:`make_masks` for a whole computation) are handed out in
+        order; every party must take the same counts in the same order, as it must run the same
+        program. Each mask is used once.
+        """
+        if not 0 <= count <= self.count:
+            raise ConfigError(f"cannot take {count} of {self.count} prepared masks", field="count")
+
+        def cut(blocks: list[SecretArray] | None) -> tuple[list[SecretArray] | None, ...]:
+            if blocks is None:
+                return None, None
+            head: list[SecretArray] = []
+            tail: list[SecretArray] = []
+            start = 0
+            for block in blocks:
+                size = block.shape[-1]
+                lo, hi = min(max(count - start, 0), size), size
+                if lo:
+                    head.append(block[..., :lo])
+                if lo < hi:
+                    tail.append(block[..., lo:])
+                start += size
+            return head or [blocks[0][..., :0]], tail or [blocks[0][..., :0]]
+
+        left_head, left_tail = cut(self.left)
+        right_head, right_tail = cut(self.right)
+        return (
+            Masks(self.low_bits, self.r[:count], self.high[:count], left_head, right_head),
+            Masks(self.low_bits, self.r[count:], self.high[count:], left_tail, right_tail),
+        )
 
 
 def _layout(field: Field, low_bits: int, grouped: bool) -> tuple[int, int]:
@@ -151,8 +185,8 @@ def _draw(
 
 async def _dealt_and_hidden(
     rt: Runtime, count: int, width: int, groups: int, draw: _Draw
-) -> tuple[SecretArray, SecretArray]:
-    """Share the dealt side and the hidden side, each of shape (width, count); one round."""
+) -> tuple[list[SecretArray], list[SecretArray]]:
+    """Share the dealt side and the hidden side in column blocks, each (width, k); one round."""
     n, t, me = rt.n_parties, rt.threshold, rt.party_id
     suite = rt.protocols
 
@@ -172,15 +206,12 @@ async def _dealt_and_hidden(
             *(dealt(k, sizes[k]) for k in chunks),
             *(hidden(frozenset({k}), sizes[k]) for k in chunks),
         )
-        lefts, rights = list(parts[: len(chunks)]), list(parts[len(chunks) :])
-        if len(chunks) == 1:
-            return lefts[0], rights[0]
-        return concatenate(lefts, axis=1), concatenate(rights, axis=1)
+        return list(parts[: len(chunks)]), list(parts[len(chunks) :])
     dealers = list(range(t))
     parts = await asyncio.gather(
         *(dealt(d, count) for d in dealers), hidden(frozenset(dealers), count)
     )
-    return _xor_sides(list(parts[:-1]), groups), parts[-1]
+    return [_xor_sides(list(parts[:-1]), groups)], [parts[-1]]
 
 
 def _full_onehot(field: Field, entries: FieldArray) -> FieldArray:
@@ -252,6 +283,23 @@ def _xor_weighted(field: Field, a: FieldArray, b: FieldArray) -> FieldArray:
     return np.asarray(field.sub(linear, field.add(cross, cross)), dtype=np.uint64)
 
 
+def mask_sums_numpy(
+    field: Field, a: FieldArray, b: FieldArray, groups: int, low_bits: int
+) -> FieldArray:
+    """The numpy version of :func:`veil.mpc.protocols._fused.mask_sums` (any prime)."""
+    count = a.shape[1]
+    out = np.empty((2, count), dtype=np.uint64)
+    if groups:
+        out[0] = _xor_weighted(
+            field, _low_bits(field, a, low_bits, groups), _low_bits(field, b, low_bits, groups)
+        )
+        out[1] = _xor_weighted(field, a[3 * groups :], b[3 * groups :])
+    else:
+        out[0] = _xor_weighted(field, a[:low_bits], b[:low_bits])
+        out[1] = _xor_weighted(field, a[low_bits:], b[low_bits:])
+    return out
+
+
 async def make_masks(
     rt: Runtime,
     count: int,
@@ -287,33 +335,34 @@ async def make_masks(
     width = 3 * groups + plain
     if count == 0:
         empty = rt.secret(np.zeros(0, dtype=np.uint64), (0,))
-        onehot = rt.secret(np.zeros((3, groups, 0), dtype=np.uint64), (3, groups, 0))
+        onehot = [rt.secret(np.zeros((3, groups, 0), dtype=np.uint64), (3, groups, 0))]
         return Masks(low_bits, empty, empty, onehot if groups else None, onehot if groups else None)
 
     def draw(rng: Csprng, size: int) -> npt.NDArray[np.uint64]:
         return _draw(rng, size, low_bits, groups, plain)
 
-    left, right = await _dealt_and_hidden(rt, count, width, groups, draw)
+    lefts, rights = await _dealt_and_hidden(rt, count, width, groups, draw)
     if rt.security != "passive":
-        await _check_sides(rt, [left, right], groups)
+        await _check_sides(rt, [*lefts, *rights], groups)
 
-    def local(a: FieldArray, b: FieldArray) -> FieldArray:
+    fused = groups > 0 and _fused.available(field)
+
+    def local(*shares: FieldArray) -> FieldArray:
         # low = sum_{i < m} 2^i (a_i XOR b_i), high = sum_{i >= m} 2^(i-m) (a_i XOR b_i); XOR is
         # a + b - 2ab, so each is one degree reduction (the linear terms ride along).
+        blocks = len(shares) // 2
         out = np.empty((2, count), dtype=np.uint64)
-        if groups:
-            out[0] = _xor_weighted(
-                field,
-                _low_bits(field, a, low_bits, groups),
-                _low_bits(field, b, low_bits, groups),
-            )
-            out[1] = _xor_weighted(field, a[3 * groups :], b[3 * groups :])
-        else:
-            out[0] = _xor_weighted(field, a[:low_bits], b[:low_bits])
-            out[1] = _xor_weighted(field, a[low_bits:], b[low_bits:])
+        start = 0
+        for a, b in zip(shares[:blocks], shares[blocks:], strict=True):
+            stop = start + a.shape[1]
+            if fused:
+                out[:, start:stop] = _fused.mask_sums(a, b, groups, low_bits)
+            else:
+                out[:, start:stop] = mask_sums_numpy(field, a, b, groups, low_bits)
+            start = stop
         return out
 
-    both = left._bilinear((left, right), local, (2, count))
+    both = lefts[0]._bilinear((*lefts, *rights), local, (2, count))
     high = both[1]
     r = both[0] + high * pow(2, low_bits, field.p)
     await r.share()
@@ -323,8 +372,8 @@ async def make_masks(
         low_bits,
         r,
         high,
-        left[: 3 * groups].reshape(3, groups, count),
-        right[: 3 * groups].reshape(3, groups, count),
+        [side[: 3 * groups].reshape(3, groups, side.shape[1]) for side in lefts],
+        [side[: 3 * groups].reshape(3, groups, side.shape[1]) for side in rights],
     )
 
 
