@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # mypy --strict covers the core layers (DESIGN.md, Practices).
-CORE := src/veil/field.py src/veil/errors.py src/veil/sharing src/veil/net src/veil/mpc src/veil/dp
+CORE := src/veil/field.py src/veil/errors.py src/veil/encoding.py src/veil/sharing src/veil/net src/veil/mpc src/veil/dp
 
 .PHONY: demo test lint typecheck pytest clean verify
 
