@@ -66,6 +66,7 @@ def test_without_categories_the_split_is_in_two() -> None:
     assert set(r.gaps["kind"]) == {"raw"}
 
 
+@pytest.mark.slow
 def test_the_noisy_mean_has_the_spread_of_the_clamped_sum_noise() -> None:
     """Pay fixed at the bounds' midpoint: a group mean's error is sum noise / n (statistical).
 
@@ -75,16 +76,17 @@ def test_the_noisy_mean_has_the_spread_of_the_clamped_sum_noise() -> None:
     """
     pay = np.full(2000, 50.0)
     gender = np.repeat(["man", "woman"], 1000)
-    means = np.array([
+    gaps = np.array([
         pay_gap(pay, gender, epsilon=1, bounds=(0, 100), group_values=["man", "woman"],
                 reference="man")
         .gaps.loc[0, "gap"]
-        for _ in range(300)
+        for _ in range(200)
     ])  # fmt: skip
-    # the gap is the difference of two independent noisy means
+    # the gap is the difference of two independent noisy means, each with sd √2·200/1000
     expected_sd = np.sqrt(2) * np.sqrt(2) * 200 / 1000
-    assert abs(means.mean()) < 5 * expected_sd / np.sqrt(means.size)
-    assert 0.75 * expected_sd < means.std() < 1.25 * expected_sd
+    assert abs(gaps.mean()) < 5 * expected_sd / np.sqrt(gaps.size)
+    # over 200 releases the sample sd has a relative sd of about 0.066: ±30% is 4.5 of those
+    assert 0.7 * expected_sd < gaps.std() < 1.3 * expected_sd
 
 
 def test_a_private_pay_gap_needs_public_bounds_and_no_weights() -> None:

@@ -473,7 +473,7 @@ def _release(
         mechs["confusion_table"] = mechanism
     else:
         total = check_epsilon(epsilon)
-        share = Fraction(repr(calibration_share)) if calib is not None else Fraction(0)
+        share = Fraction(repr(float(calibration_share))) if calib is not None else Fraction(0)
         mechs["confusion_table"] = count_mechanism(total * (1 - share))
         if calib is not None:
             mechs["calibration_table"] = count_mechanism(total * share)

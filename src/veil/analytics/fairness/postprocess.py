@@ -22,7 +22,7 @@ from scipy.ndimage import maximum_filter1d
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
 from veil.analytics.fairness._estimators import check_fitted, fit_weighted, positive_score
-from veil.analytics.fairness._inputs import as_weights, encode_groups, sensitive_frame
+from veil.analytics.fairness._inputs import as_weights, encode_groups
 from veil.analytics.fairness.reductions import _binary_target, sensitive_from
 from veil.errors import ConfigError, DataError
 
@@ -251,9 +251,8 @@ class ThresholdOptimizer(ClassifierMixin, BaseEstimator):
     def _proba(self, X: Any, sensitive_features: Any) -> np.ndarray:
         check_fitted(self, "rules_")
         s = positive_score(self.estimator_, X)
-        frame = sensitive_frame(sensitive_from(X, sensitive_features), s.shape[0])
-        keys = frame.astype(str).agg(" & ".join, axis=1).to_numpy()
-        unknown = sorted(set(keys) - set(self.rules_))
+        groups = encode_groups(sensitive_from(X, sensitive_features), s.shape[0])
+        unknown = sorted(set(groups.keys) - set(self.rules_))
         if unknown:
             raise DataError(
                 f"groups {unknown[:5]} were not seen in fit; thresholds exist for "
@@ -262,9 +261,9 @@ class ThresholdOptimizer(ClassifierMixin, BaseEstimator):
                 hint="refit with data that contains every group",
             )
         out = np.empty(s.shape[0])
-        for key, rule in self.rules_.items():
-            m = keys == key
-            out[m] = rule.proba(s[m])
+        for code, key in enumerate(groups.keys):
+            m = groups.codes == code
+            out[m] = self.rules_[key].proba(s[m])
         return out
 
     def predict_proba(self, X: Any, *, sensitive_features: Any) -> np.ndarray:
