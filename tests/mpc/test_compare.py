@@ -151,7 +151,7 @@ def test_where_needs_a_secbool_condition() -> None:
     assert "secbool" in str(caught.value.__cause__)
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=6, deadline=None)
 @given(x=int32_arrays(7), y=int32_arrays(7))
 def test_minimum_and_maximum_match_numpy(x: np.ndarray, y: np.ndarray) -> None:
     """Elementwise min and max."""

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from secure_helpers import run_typed
 
 from veil.errors import ConfigError, EncodingError, PartyFailed
@@ -143,3 +146,30 @@ def test_astype_converts_between_types() -> None:
     assert floored.tolist() == [2, -3, 0]
     assert coarser.tolist() == [2.75, -2.75, 0.0]
     assert raw.tolist() == [704, -704, 0]
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    x=hnp.arrays(
+        np.int64,
+        (5,),
+        elements=st.sampled_from([0, -1, 1, -(2**15), 2**15 - 1])
+        | st.integers(-(2**15), 2**15 - 1),
+    ),
+    y=hnp.arrays(
+        np.int64,
+        (5,),
+        elements=st.sampled_from([0, -1, 1, -(2**15), 2**15 - 1])
+        | st.integers(-(2**15), 2**15 - 1),
+    ),
+)
+def test_secint_arithmetic_matches_numpy_at_the_edges(x: np.ndarray, y: np.ndarray) -> None:
+    """+, -, *, unary -, sum and dot of SecInt(32) values whose results fit 32 bits."""
+
+    def ops(a, b):  # type: ignore[no-untyped-def]
+        return a + b, a - b, a * b, -a, (a * b).sum(), a @ b
+
+    got = run_typed(ops, x, y, dtype=SecInt(32))
+    expected = (x + y, x - y, x * y, -x, (x * y).sum(), x @ y)
+    for actual, want in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(actual, want)

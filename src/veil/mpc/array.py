@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import numpy as np
 import numpy.typing as npt
 
-from veil.errors import ConfigError
+from veil.errors import ConfigError, VeilError
 from veil.field import Field, FieldArray
 from veil.mpc import _dtypes
 from veil.mpc._kernels import multiply
@@ -640,10 +640,19 @@ class SecretArray:
 
 
 def _retrieve(future: asyncio.Future[FieldArray]) -> None:
-    """Mark a failed intermediate result as seen: the error reaches whoever awaits a value
-    depending on it, so asyncio need not also print it as 'never retrieved' when a party fails."""
-    if not future.cancelled():
-        future.exception()
+    """Mark an intermediate that failed with a veil error as seen.
+
+    When a party fails, every pending value of every party fails with it (a closed channel, an
+    aborted runtime); the error reaches whoever awaits a value depending on it, so asyncio need not
+    also print each one as "never retrieved". Other exceptions (bugs) are left for asyncio to log.
+    """
+    if future.cancelled():
+        return
+    error = future.exception()  # marks it as retrieved
+    if error is not None and not isinstance(error, VeilError):
+        future.get_loop().call_exception_handler(
+            {"message": "a SecretArray computation failed", "exception": error, "future": future}
+        )
 
 
 def _as_bool(value: object) -> FieldArray:

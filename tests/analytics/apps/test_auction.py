@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from apps_helpers import run_each
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,16 +17,12 @@ from veil.analytics.apps.auction import (
     sealed_bid_auction,
 )
 from veil.errors import ConfigError, EncodingError, PartyFailed
-from veil.mpc import Runtime, SecInt, run_local
+from veil.mpc import SecInt
 
 
 def secure_auction(bids: list[list[int]], **kwargs: Any) -> list[AuctionOutcome | None]:
     """Run the auction at three parties, party i bidding bids[i]."""
-
-    async def program(rt: Runtime) -> AuctionOutcome | None:
-        return await sealed_bid_auction(rt, bids[rt.party_id], **kwargs)
-
-    return run_local(program, len(bids))
+    return run_each(sealed_bid_auction, bids, **kwargs)
 
 
 bid_lists = st.lists(st.lists(st.integers(0, 20), max_size=5), min_size=3, max_size=3).filter(

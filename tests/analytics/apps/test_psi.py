@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from apps_helpers import run_each
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,14 +19,10 @@ from veil.analytics.apps.psi import (
 )
 from veil.errors import ConfigError, PartyFailed
 from veil.field import Field
-from veil.mpc import Runtime, run_local
 
 
 def secure_psi(sets: list[list[Any]], **kwargs: Any) -> list[IntersectionResult | None]:
-    async def program(rt: Runtime) -> IntersectionResult | None:
-        return await private_intersection(rt, sets[rt.party_id], **kwargs)
-
-    return run_local(program, len(sets))
+    return run_each(private_intersection, sets, **kwargs)
 
 
 @settings(max_examples=10, deadline=None)

@@ -6,19 +6,16 @@ from typing import Any
 
 import numpy as np
 import pytest
+from apps_helpers import run_each
 
 from veil.analytics.apps.stats import STATISTICS, Summary, plain_summary, secure_summary
 from veil.errors import ConfigError, PartyFailed
-from veil.mpc import Runtime, run_local
 
 ULP = 2.0**-16
 
 
 def secure(values: list[Any], **kwargs: Any) -> list[Summary | None]:
-    async def program(rt: Runtime) -> Summary | None:
-        return await secure_summary(rt, values[rt.party_id], **kwargs)
-
-    return run_local(program, len(values))
+    return run_each(secure_summary, values, **kwargs)
 
 
 @pytest.mark.parametrize("sizes", [(5, 4, 6), (1, 0, 2), (3, 3, 0)])

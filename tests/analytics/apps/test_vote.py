@@ -6,6 +6,7 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
+from apps_helpers import run_each
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,17 +25,11 @@ OPTIONS = ["red", "green", "blue"]
 
 
 def secure_tally(ballots: list[list[Any]], **kwargs: Any) -> list[TallyResult | None]:
-    async def program(rt: Runtime) -> TallyResult | None:
-        return await tally(rt, ballots[rt.party_id], options=OPTIONS, **kwargs)
-
-    return run_local(program, len(ballots))
+    return run_each(tally, ballots, options=OPTIONS, **kwargs)
 
 
 def secure_referendum(votes: list[list[bool]], **kwargs: Any) -> list[ReferendumResult | None]:
-    async def program(rt: Runtime) -> ReferendumResult | None:
-        return await referendum(rt, votes[rt.party_id], **kwargs)
-
-    return run_local(program, len(votes))
+    return run_each(referendum, votes, **kwargs)
 
 
 ballot_lists = st.lists(
