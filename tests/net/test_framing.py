@@ -30,11 +30,13 @@ from veil.net.framing import (
     decode_u16,
     decode_u32,
     decode_u64,
+    encode_header,
     encode_u16,
     encode_u32,
     encode_u64,
     frame,
     unframe,
+    unframe_fields,
 )
 
 KEY = bytes(range(32))
@@ -100,6 +102,23 @@ def test_unframe_inverts_frame(fields: tuple[int, int, int, int, int, bytes, byt
     data = frame(*fields)
     assert check_frame(data, MAX_FRAME_BYTES_LIMIT) == OK
     assert unframe(data) == (fields[:5], fields[5:])
+
+
+@given(fields=frame_fields())
+def test_the_fast_header_codec_agrees_with_the_verified_core(
+    fields: tuple[int, int, int, int, int, bytes, bytes, bytes],
+) -> None:
+    """HEADER_STRUCT, used on the hot paths, packs and unpacks exactly like the verified core."""
+    kind, sender, receiver, session, sequence, tag, payload, _ = fields
+    header = encode_header(kind, sender, receiver, session, sequence, len(tag), len(payload))
+    length = HEADER_BYTES + len(tag) + len(payload) + MAC_BYTES - 4
+    packed = framing.HEADER_STRUCT.pack(
+        length, framing.VERSION, kind, sender, receiver, session, sequence, len(tag)
+    )
+    assert packed == header
+    unpacked = framing.HEADER_STRUCT.unpack(header)
+    assert unpacked[2:7] == unframe_fields(header)
+    assert (unpacked[0], unpacked[1], unpacked[7]) == (length, framing.VERSION, len(tag))
 
 
 @given(data=st.binary(max_size=400), fields=frame_fields())
@@ -417,7 +436,7 @@ def test_frames_round_trip_under_any_key(key: bytes, tag: str, payload: bytes) -
 
 @pytest.mark.parametrize("extra", [-1, 0, 1])
 def test_frames_on_both_sides_of_the_mac_switch_round_trip(extra: int) -> None:
-    """Frames just below, at and just above SMALL_FRAME_BYTES (HMAC vs Poly1305) round-trip."""
+    """Frames just below, at and just above SMALL_FRAME_BYTES (BLAKE2s vs Poly1305) round-trip."""
     payload = bytes(framing.SMALL_FRAME_BYTES + extra - HEADER_BYTES - 1 - MAC_BYTES)
     enc, dec = pair()
     data = enc.encode_bytes("x", payload)

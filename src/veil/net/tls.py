@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
+import socket
 import ssl
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from veil.errors import (
 from veil.net.channels import Channel, Timeouts
 from veil.net.federation import Federation, Party
 from veil.net.handshake import decode_hello, derive_session, encode_hello, new_nonce
-from veil.net.tls_channel import FrameProtocol, TlsChannel, describe_os_error, translate_error
+from veil.net.tls_channel import TlsChannel, TlsLink, describe_os_error, open_tls, translate_error
 
 __all__ = ["TlsChannel", "connect_mesh", "translate_error"]
 
@@ -70,10 +71,36 @@ def ssl_contexts(
     return contexts[0], contexts[1]
 
 
-def _fingerprint(transport: asyncio.BaseTransport) -> bytes:
-    ssl_object = transport.get_extra_info("ssl_object")
-    der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+def _fingerprint(tls: ssl.SSLObject) -> bytes:
+    der = tls.getpeercert(binary_form=True)
     return hashlib.sha256(der or b"").digest()
+
+
+def _tune(sock: socket.socket) -> None:
+    """Small messages leave at once (no Nagle delay); the socket never blocks the loop."""
+    sock.setblocking(False)
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+async def _open_tcp(loop: asyncio.AbstractEventLoop, host: str, port: int) -> socket.socket:
+    """Connect a non-blocking TCP socket to ``host:port`` (each resolved address in turn)."""
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    last: OSError = OSError(f"no address for {host}")
+    for family, kind, proto, _, address in infos:
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setblocking(False)
+            await loop.sock_connect(sock, address)
+        except BaseException as exc:
+            sock.close()
+            if not isinstance(exc, OSError):
+                raise
+            last = exc
+            continue
+        _tune(sock)
+        return sock
+    raise last
 
 
 class _Mesh:
@@ -94,16 +121,15 @@ class _Mesh:
     def remaining(self) -> float:
         return max(self.deadline - self.loop.time(), 0.001)
 
-    async def open_session(
-        self, transport: asyncio.Transport, protocol: FrameProtocol, peer: Party
-    ) -> TlsChannel:
+    async def open_session(self, link: TlsLink, peer: Party) -> TlsChannel:
         """Exchange hellos over an authenticated connection and return the channel."""
         nonce = new_nonce()
-        transport.write(encode_hello(self.me.id, peer.id, self.federation_id, nonce))
         during = "the session handshake"
         try:
+            link.write([encode_hello(self.me.id, peer.id, self.federation_id, nonce)])
             async with asyncio.timeout_at(self.deadline):
-                hello = await protocol.read_hello()
+                await link.drain()
+                hello = await link.read_hello()
         except TimeoutError as exc:
             raise PeerTimeout(
                 f"party {peer.id} at {peer.address} did not complete the session handshake "
@@ -111,13 +137,16 @@ class _Mesh:
                 party=peer.id,
                 address=peer.address,
             ) from exc
+        except OSError as exc:
+            raise translate_error(exc, party=peer.id, address=peer.address, during=during) from exc
         if hello is None:
-            if protocol.lost is not None:
+            lost = link.lost
+            if lost is not None and not isinstance(lost, ConnectionError):
                 raise translate_error(
-                    protocol.lost, party=peer.id, address=peer.address, during=during
-                ) from protocol.lost
+                    lost, party=peer.id, address=peer.address, during=during
+                ) from lost
             # In TLS 1.3 the client finishes its handshake before the server checks the client's
-            # certificate; asyncio's server drops a refused client without sending the alert.
+            # certificate; a server that refuses it may close the connection without an alert.
             raise PeerAuthenticationError(
                 f"party {peer.id} at {peer.address} closed the connection right after the TLS "
                 f"handshake, before {during}: it most likely refused our certificate",
@@ -144,8 +173,7 @@ class _Mesh:
         return TlsChannel(
             self.me.id,
             peer.id,
-            transport=transport,
-            protocol=protocol,
+            link=link,
             session=session,
             timeouts=self.timeouts,
             address=peer.address,
@@ -167,40 +195,42 @@ class _Mesh:
                     hint=f"check that party {peer.id} is running and listening on {peer.address}",
                 ) from last
             attempts += 1
+            raw: socket.socket | None = None
             try:
                 async with asyncio.timeout_at(self.deadline):
-                    transport, protocol = await self.loop.create_connection(
-                        FrameProtocol,
-                        peer.host,
-                        peer.port,
-                        ssl=self.client_context,
-                        ssl_handshake_timeout=self.remaining(),
-                        ssl_shutdown_timeout=max(self.timeouts.close_seconds, 0.001),
-                    )
+                    raw = await _open_tcp(self.loop, peer.host, peer.port)
+                    link = await open_tls(raw, self.client_context, server_side=False)
             except ssl.SSLError as exc:
+                if raw is not None:
+                    raw.close()
                 raise translate_error(
                     exc, party=peer.id, address=peer.address, during="the TLS handshake"
                 ) from exc
             except (OSError, TimeoutError) as exc:  # refused / unreachable: try again
+                if raw is not None:
+                    raw.close()
                 last = exc
                 await asyncio.sleep(min(delay, max(self.deadline - self.loop.time(), 0)))
                 delay = min(delay * 2, 0.5)
                 continue
+            except BaseException:
+                if raw is not None:
+                    raw.close()
+                raise
             break
-        assert isinstance(transport, asyncio.Transport)
         try:
-            if _fingerprint(transport) != peer.fingerprint_bytes:
+            if _fingerprint(link.tls) != peer.fingerprint_bytes:
                 raise PeerAuthenticationError(
                     f"party {peer.id} at {peer.address} presented a certificate with fingerprint "
-                    f"sha256:{_fingerprint(transport).hex()}, but the federation pins "
+                    f"sha256:{_fingerprint(link.tls).hex()}, but the federation pins "
                     f"{peer.fingerprint}",
                     party=peer.id,
                     address=peer.address,
                     hint="another federation member answered at this address: check the ports",
                 )
-            return await self.open_session(transport, protocol, peer)
+            return await self.open_session(link, peer)
         except BaseException:
-            transport.abort()
+            link.drop()
             raise
 
 
@@ -218,17 +248,19 @@ class _Listener:
         self._by_fingerprint = {
             p.fingerprint_bytes: p for p in mesh.federation.parties if p.id != mesh.me.id
         }
-        self._server: asyncio.Server | None = None
+        self._server: socket.socket | None = None
+        self._accepting: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         me = self.mesh.me
         try:
-            self._server = await self.mesh.loop.create_server(
-                lambda: FrameProtocol(on_connection=self._on_connection),
-                me.host,
-                me.port,
-                reuse_address=True,
+            infos = await self.mesh.loop.getaddrinfo(
+                me.host, me.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
             )
+            family, _, _, _, address = infos[0]
+            server = socket.create_server(address, family=family, backlog=64)
+            server.setblocking(False)
+            self._server = server
         except OSError as exc:
             raise NetworkError(
                 f"party {me.id} cannot listen on {me.address}: {exc.strerror or exc}",
@@ -237,28 +269,33 @@ class _Listener:
                 hint=f"another program may use port {me.port}: stop it, or change "
                 f"parties[{me.id}].port in the federation file",
             ) from exc
+        self._accepting = self.mesh.loop.create_task(self._accept_loop(server))
 
-    def _on_connection(self, transport: asyncio.BaseTransport, protocol: FrameProtocol) -> None:
-        task = self.mesh.loop.create_task(self._handshake(transport, protocol))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    async def _accept_loop(self, server: socket.socket) -> None:
+        while True:
+            try:
+                raw, _ = await self.mesh.loop.sock_accept(server)
+            except OSError as exc:
+                self._reject(self.mesh.me.address, f"accepting failed ({describe_os_error(exc)})")
+                await asyncio.sleep(0.01)
+                continue
+            _tune(raw)
+            task = self.mesh.loop.create_task(self._handshake(raw))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     def _reject(self, source: str, why: str) -> None:
         self.rejections.append(f"{source}: {why}")
 
-    async def _handshake(self, raw: asyncio.BaseTransport, protocol: FrameProtocol) -> None:
+    async def _handshake(self, raw: socket.socket) -> None:
         mesh = self.mesh
-        source = "{}:{}".format(*(raw.get_extra_info("peername") or ("?", "?"))[:2])
-        assert isinstance(raw, asyncio.Transport)
         try:
-            transport = await mesh.loop.start_tls(
-                raw,
-                protocol,
-                mesh.server_context,
-                server_side=True,
-                ssl_handshake_timeout=mesh.remaining(),
-                ssl_shutdown_timeout=max(mesh.timeouts.close_seconds, 0.001),
-            )
+            source = "{}:{}".format(*raw.getpeername()[:2])
+        except OSError:
+            source = "?:?"
+        try:
+            async with asyncio.timeout_at(mesh.deadline):
+                link = await open_tls(raw, mesh.server_context, server_side=True)
         except (OSError, TimeoutError) as exc:
             if isinstance(exc, ssl.SSLCertVerificationError):
                 why = (
@@ -268,19 +305,23 @@ class _Listener:
             else:
                 why = f"TLS handshake failed ({getattr(exc, 'reason', None) or describe_os_error(exc)})"
             self._reject(source, why)
-            raw.abort()
+            raw.close()
             return
-        assert transport is not None
-        peer = self._by_fingerprint.get(_fingerprint(transport))
+        except BaseException:
+            raw.close()
+            raise
+        peer = self._by_fingerprint.get(_fingerprint(link.tls))
         if peer is None or peer.id not in self.expected or peer.id in self.channels:
             what = "unknown party" if peer is None else f"party {peer.id}"
             self._reject(source, f"{what} is not expected to connect to party {mesh.me.id} now")
-            transport.abort()
+            link.drop()
             return
         try:
-            channel = await mesh.open_session(transport, protocol, peer)
-        except Exception as exc:  # an authenticated member failed the session set-up: fail fast
-            transport.abort()
+            channel = await mesh.open_session(link, peer)
+        except BaseException as exc:  # an authenticated member failed the session set-up: fail fast
+            link.drop()
+            if not isinstance(exc, Exception):
+                raise
             error = translate_error(
                 exc, party=peer.id, address=peer.address, during="the session handshake"
             )
@@ -327,6 +368,9 @@ class _Listener:
 
     async def close(self, *, keep: bool) -> None:
         """Stop listening; abort half-open connections (and the channels unless ``keep``)."""
+        if self._accepting is not None:
+            self._accepting.cancel()
+            await asyncio.gather(self._accepting, return_exceptions=True)
         if self._server is not None:
             self._server.close()
         for task in list(self._tasks):
