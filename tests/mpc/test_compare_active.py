@@ -10,8 +10,8 @@ from secure_helpers import INT32_EDGES
 from veil.analytics.apps.auction import sealed_bid_auction
 from veil.mpc import Runtime, SecFxp, SecInt, run_local, where
 
-X = np.array(INT32_EDGES + [5])
-Y = np.array(INT32_EDGES[::-1] + [5])
+X = np.array([*INT32_EDGES, 5])
+Y = np.array([*INT32_EDGES[::-1], 5])
 
 
 async def numbers(rt: Runtime, generic: bool) -> list[Any]:
