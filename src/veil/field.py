@@ -392,6 +392,11 @@ class Field:
             raise FieldError(
                 f"dot: inner dimension {inner} exceeds 2**20", hint="split the product"
             )
+        if a.size * (b.shape[-1] if b.ndim == 2 else 1) <= _SMALL_DOT:
+            # Tiny products (check polynomials, Lagrange rows): exact Python integers are faster
+            # than the limb split below.
+            exact = np.matmul(a.astype(object), b.astype(object)) % self.p
+            return np.asarray(exact, dtype=np.uint64)
         n_limbs = (self.bits + 15) // 16
         mask = _U(0xFFFF)
         a_limbs = [((a >> _U(16 * i)) & mask).astype(np.float64) for i in range(n_limbs)]
@@ -425,6 +430,8 @@ class Field:
 
 
 _Kernel = Callable[..., None]
+#: Largest number of scalar products ``dot`` computes with Python integers (faster when tiny).
+_SMALL_DOT = 2048
 
 
 def _flat_operand(x: FieldArray, shape: tuple[int, ...]) -> FieldArray:

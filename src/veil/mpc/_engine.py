@@ -35,6 +35,7 @@ import numpy as np
 
 from veil.errors import ChannelClosed, ProtocolError, VeilError
 from veil.field import FieldArray
+from veil.mpc._tolerant import TolerantLinks
 from veil.net.channels import Channel, Timeouts
 
 __all__ = ["RoundEngine", "RuntimeStats"]
@@ -96,10 +97,29 @@ class _Exchange:
 
 
 class RoundEngine:
-    """Batch exchanges into rounds and run them over one party's channels."""
+    """Batch exchanges into rounds and run them over one party's channels.
 
-    def __init__(self, party_id: int, channels: Mapping[int, Channel], timeouts: Timeouts) -> None:
+    With ``tolerant=True`` (active security) a peer whose message is missing, late or malformed
+    does not stop the round: its parts are left out of ``received``, the reason is recorded in
+    :attr:`faults` for the round, and a peer whose channel broke is in :attr:`dead` and is no
+    longer sent to or waited for. The protocols decide what a missing part means.
+
+    Tolerant rounds travel through :class:`~veil.mpc._tolerant.TolerantLinks` (reader tasks,
+    heartbeats), which keep honest parties in step when a peer withholds a message from some.
+    """
+
+    def __init__(
+        self,
+        party_id: int,
+        channels: Mapping[int, Channel],
+        timeouts: Timeouts,
+        *,
+        tolerant: bool = False,
+    ) -> None:
         self.party_id = party_id
+        self.tolerant = tolerant
+        #: Peers whose message of the current round was lost or malformed (tolerant mode).
+        self.faults: dict[int, BaseException] = {}
         self.stats = RuntimeStats()
         self._channels = dict(channels)
         self._peers = sorted(self._channels)
@@ -109,12 +129,17 @@ class RoundEngine:
         self._task: asyncio.Task[None] | None = None
         self._error: BaseException | None = None
         self._closing = False
+        self._links = (
+            TolerantLinks(party_id, channels, timeouts, len(channels) + 1) if tolerant else None
+        )
 
     # ----- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> None:
         """Start the round driver on the running loop."""
         if self._task is None:
+            if self._links is not None:
+                self._links.start()
             self._task = asyncio.get_running_loop().create_task(
                 self._drive(), name=f"veil-rounds-party{self.party_id}"
             )
@@ -126,6 +151,8 @@ class RoundEngine:
         task, self._task = self._task, None
         if task is not None:
             await task
+        if self._links is not None:
+            self._links.stop()
 
     def abort(self) -> None:
         """Stop the driver now; exchanges not yet finished fail with :class:`ChannelClosed`."""
@@ -133,11 +160,18 @@ class RoundEngine:
         task, self._task = self._task, None
         if task is not None and not task.done():
             task.cancel()
+        if self._links is not None:
+            self._links.stop()
         error = ChannelClosed(f"party {self.party_id}'s runtime was aborted", party=self.party_id)
         for op in self._pending:
             if not op.future.done():
                 op.future.set_exception(error)
         self._pending = []
+
+    @property
+    def dead(self) -> dict[int, BaseException]:
+        """Peers given up in tolerant mode (silent beyond their allowance, or channel broken)."""
+        return self._links.dead if self._links is not None else {}
 
     @property
     def broken(self) -> BaseException | None:
@@ -209,6 +243,8 @@ class RoundEngine:
         tag = "+".join(dict.fromkeys(op.kind for op in batch)) + f"#{number}"
         payloads = {}
         for peer in self._peers:
+            if peer in self.dead:
+                continue
             parts = [op for op in batch if peer in op.outgoing]
             if parts:
                 payloads[peer] = _pack(parts, peer)
@@ -216,12 +252,35 @@ class RoundEngine:
         for op in batch:
             for peer in op.recv_from:
                 expected.setdefault(peer, []).append(op)
+        self.faults = {}
         try:
-            raw = await self._transfer(tag, payloads, sorted(expected))
+            if self._links is not None:
+                for payload in payloads.values():
+                    self.stats.messages_sent += 1
+                    self.stats.bytes_sent += payload.nbytes
+                raw, missing = await self._links.transfer(number, payloads, sorted(expected))
+                self.faults.update(missing)
+                for payload_bytes in raw.values():
+                    self.stats.messages_received += 1
+                    self.stats.bytes_received += len(payload_bytes)
+            else:
+                raw = await self._transfer(tag, payloads, sorted(expected))
             received: dict[_Exchange, dict[int, FieldArray]] = {op: {} for op in batch}
-            for peer, payload in raw.items():
-                for op, part in _unpack(payload, expected[peer], peer, tag):
+            for peer, message in raw.items():
+                try:
+                    unpacked = _unpack(message, expected[peer], peer, tag)
+                except ProtocolError as exc:
+                    if not self.tolerant:
+                        raise
+                    self.faults[peer] = exc
+                    continue
+                for op, part in unpacked:
                     received[op][peer] = part
+            for peer in expected:
+                if peer not in raw and peer not in self.faults:
+                    self.faults[peer] = self.dead.get(peer) or ChannelClosed(
+                        f"party {peer}'s channel is closed", party=peer, step=tag
+                    )
         except BaseException as exc:
             _fail(batch, exc)
             raise

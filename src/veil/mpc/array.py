@@ -28,10 +28,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import numpy as np
 import numpy.typing as npt
 
-from veil.errors import ConfigError, VeilError
+from veil.errors import ConfigError, ProtocolError, VeilError
 from veil.field import Field, FieldArray
 from veil.mpc import _dtypes
-from veil.mpc._kernels import multiply
 from veil.mpc.types import BoolType, FixedType, IntType, SecInt, SecretType, secbool
 
 if TYPE_CHECKING:
@@ -110,7 +109,8 @@ class SecretArray:
         self.shape = tuple(shape)
         self.dtype = dtype
         if isinstance(share, np.ndarray | np.generic):  # 0-d results come back as numpy scalars
-            self._share, self._waiting = np.asarray(share, dtype=np.uint64), None
+            # asanyarray keeps a suite's ndarray subclass (active mode's shares carry their tags)
+            self._share, self._waiting = np.asanyarray(share, dtype=np.uint64), None
         else:
             self._share, self._waiting = None, asyncio.ensure_future(share)
             self._waiting.add_done_callback(_retrieve)
@@ -230,37 +230,62 @@ class SecretArray:
         """
         kind = self.dtype if dtype is _KEEP else dtype
         secrets = [o for o in operands if isinstance(o, SecretArray)]
+        flags = tuple(isinstance(o, SecretArray) for o in operands)
+        protocols = self.runtime.protocols
         if all(o._share is not None for o in secrets):
             args = [o._share if isinstance(o, SecretArray) else o for o in operands]
-            return SecretArray._make(self.runtime, fn(*args), shape, kind)
+            return SecretArray._make(self.runtime, protocols.apply(fn, args, flags), shape, kind)
 
         async def later() -> FieldArray:
             args = [await o.share() if isinstance(o, SecretArray) else o for o in operands]
-            result = fn(*args)
+            result = protocols.apply(fn, args, flags)
             if isinstance(result, np.ndarray | np.generic):
-                return np.asarray(result, dtype=np.uint64)
+                return np.asanyarray(result, dtype=np.uint64)
             return await result
 
         return SecretArray._make(self.runtime, later(), shape, kind)
 
+    def _protocol(
+        self,
+        fn: Callable[..., Awaitable[FieldArray]],
+        operands: tuple[SecretArray, ...],
+        shape: tuple[int, ...],
+    ) -> SecretArray:
+        """Run a protocol ``fn(*shares)`` once every operand's share is ready (raw result)."""
+        if all(o._share is not None for o in operands):
+            return SecretArray._make(self.runtime, fn(*(o._share for o in operands)), shape)
+
+        async def later() -> FieldArray:
+            return await fn(*[await o.share() for o in operands])
+
+        return SecretArray._make(self.runtime, later(), shape)
+
     def _bilinear(
         self,
-        operands: tuple[SecretArray | FieldArray, ...],
+        operands: tuple[SecretArray, ...],
         local: Callable[..., FieldArray],
         shape: tuple[int, ...],
     ) -> SecretArray:
         """Reduce a locally computed degree-``2t`` value with one degree reduction (raw result).
 
         ``local(*shares)`` must return this party's share of a sum of products of pairs of
-        degree-``t`` sharings (plus any degree-``t`` terms), with ``shape``; protocols use it for
-        sums of products that :meth:`vecdot` cannot express.
+        degree-``t`` sharings (plus any degree-``t`` terms), with ``shape``. Only suites with
+        ``reduces_local_products`` (passive) allow it; protocols check the flag and otherwise use
+        :meth:`vecdot` and ``*`` (see :mod:`veil.mpc.protocols.compare`).
         """
         protocols = self.runtime.protocols
+        if not protocols.reduces_local_products:
+            raise ProtocolError(
+                f"the {protocols.name} suite checks every product; a local sum of products "
+                "cannot be reduced directly",
+                step="bilinear",
+                hint="use * and vecdot, which the suite verifies",
+            )
 
         def secure(*shares: FieldArray) -> Awaitable[FieldArray]:
             return protocols.reshare(np.asarray(local(*shares), dtype=np.uint64, order="C"))
 
-        return self._apply(secure, operands, shape, None)
+        return self._protocol(secure, operands, shape)
 
     def _pending(
         self, work: Coroutine[Any, Any, SecretArray], shape: tuple[int, ...], dtype: Dtype
@@ -371,7 +396,10 @@ class SecretArray:
         shape_of: Callable[[tuple[int, ...], tuple[int, ...]], tuple[int, ...]],
         *,
         reflected: bool = False,
+        secure: tuple[str, int] = ("mul", 0),
     ) -> SecretArray:
+        """Multiply by ``other``: ``local`` for a public operand, the suite's ``secure`` protocol
+        (``("mul", 0)``, ``("matmul", 0)`` or ``("vecdot", axis)``) for a secret one."""
         factor = self._factor(other)
         if factor is None:
             return NotImplemented  # type: ignore[no-any-return]
@@ -379,13 +407,18 @@ class SecretArray:
         me = self._scaled(kind) if truncate and isinstance(operand, SecretArray) else self
         left, right = (operand, me) if reflected else (me, operand)
         shape = shape_of(left.shape, right.shape)
-        if isinstance(operand, SecretArray):
+        if isinstance(left, SecretArray) and isinstance(right, SecretArray):
             protocols = self.runtime.protocols
+            name, axis = secure
 
-            def secure(a: FieldArray, b: FieldArray) -> Awaitable[FieldArray]:
-                return protocols.reshare(np.asarray(local(a, b), dtype=np.uint64, order="C"))
+            def run(a: FieldArray, b: FieldArray) -> Awaitable[FieldArray]:
+                if name == "matmul":
+                    return protocols.matmul(a, b, shape)
+                if name == "vecdot":
+                    return protocols.vecdot(a, b, axis)
+                return protocols.mul(a, b)
 
-            product = me._apply(secure, (left, right), shape, None)
+            product = me._protocol(run, (left, right), shape)
         else:
             product = me._apply(local, (left, right), shape, None)
         if not truncate:
@@ -396,8 +429,9 @@ class SecretArray:
         return self._pending(truncate_protocol(product, truncate, kind.product_bits()), shape, kind)
 
     def _elementwise(self, a: FieldArray, b: FieldArray) -> FieldArray:
+        """Product with a public operand (local)."""
         x, y = np.broadcast_arrays(a, b)
-        return multiply(self.field, np.ascontiguousarray(x), np.ascontiguousarray(y))
+        return self.field.mul(np.ascontiguousarray(x), np.ascontiguousarray(y))
 
     def __mul__(self, other: object) -> SecretArray:
         return self._multiply(other, self._elementwise, _broadcast)
@@ -419,10 +453,12 @@ class SecretArray:
         return np.asarray(self.field.dot(a, b), dtype=np.uint64).reshape(shape)
 
     def __matmul__(self, other: object) -> SecretArray:
-        return self._multiply(other, self._matrix, _matmul_shape)
+        return self._multiply(other, self._matrix, _matmul_shape, secure=("matmul", 0))
 
     def __rmatmul__(self, other: object) -> SecretArray:
-        return self._multiply(other, self._matrix, _matmul_shape, reflected=True)
+        return self._multiply(
+            other, self._matrix, _matmul_shape, reflected=True, secure=("matmul", 0)
+        )
 
     def vecdot(self, other: object, axis: int = -1) -> SecretArray:
         """Return ``sum(self * other, axis)`` with one degree reduction per output, like ``numpy.vecdot``.
@@ -434,7 +470,7 @@ class SecretArray:
 
         def local(a: FieldArray, b: FieldArray) -> FieldArray:
             x, y = np.broadcast_arrays(a, b)
-            products = multiply(field, np.ascontiguousarray(x), np.ascontiguousarray(y))
+            products = field.mul(np.ascontiguousarray(x), np.ascontiguousarray(y))
             return np.asarray(field.sum(products, axis=axis), dtype=np.uint64)
 
         def shape_of(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
@@ -443,7 +479,7 @@ class SecretArray:
                 raise ValueError("vecdot needs at least one dimension")
             return full[: axis % len(full)] + full[axis % len(full) + 1 :]
 
-        return self._multiply(other, local, shape_of)
+        return self._multiply(other, local, shape_of, secure=("vecdot", axis))
 
     def sum(self, axis: int | None = None) -> SecretArray:
         """Return the sum over ``axis`` (all elements when None); local, no communication."""

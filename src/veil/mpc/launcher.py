@@ -21,6 +21,7 @@ from veil.errors import NetworkError, PartyFailed, VeilError
 from veil.field import Field
 from veil.mpc._engine import RuntimeStats
 from veil.mpc.runtime import Runtime
+from veil.net.broadcast import SigningKeys
 from veil.net.channels import Channel, Timeouts, memory_mesh
 
 __all__ = ["PartyResult", "Program", "run_local", "run_parties"]
@@ -59,6 +60,7 @@ def run_local(
     args: Sequence[Any] = (),
     field: Field | None = None,
     timeouts: Timeouts | None = None,
+    security: str = "passive",
 ) -> list[Any]:
     """Run ``program`` as ``n_parties`` parties in this process and return their results in order.
 
@@ -73,6 +75,8 @@ def run_local(
         Extra positional arguments for the program (the same at every party).
     field, timeouts
         Passed to each :class:`Runtime`.
+    security : {"passive", "active"}, default="passive"
+        The protocol suite; for ``"active"`` the parties get fresh signing keys for the run.
 
     Raises
     ------
@@ -80,7 +84,15 @@ def run_local(
         A party's program raised; names the first party that failed, with its error as the cause.
     """
     return asyncio.run(
-        gather_local(program, n_parties, threshold, args=args, field=field, timeouts=timeouts)
+        gather_local(
+            program,
+            n_parties,
+            threshold,
+            args=args,
+            field=field,
+            timeouts=timeouts,
+            security=security,
+        )
     )
 
 
@@ -92,15 +104,24 @@ async def gather_local(
     args: Sequence[Any] = (),
     field: Field | None = None,
     timeouts: Timeouts | None = None,
+    security: str = "passive",
 ) -> list[Any]:
     """Run the parties on the running event loop (see :func:`run_local`)."""
     mesh = memory_mesh(n_parties, timeouts)
     failures: list[tuple[int, BaseException]] = []
+    keys = SigningKeys.generate(n_parties) if security == "active" else None
 
     async def party(i: int) -> Any:
         try:
             async with Runtime(
-                i, n_parties, threshold, mesh[i], field=field, timeouts=timeouts
+                i,
+                n_parties,
+                threshold,
+                mesh[i],
+                field=field,
+                timeouts=timeouts,
+                security=security,
+                signing=keys[i] if keys is not None else None,
             ) as rt:
                 return await program(rt, *args)
         except BaseException as exc:

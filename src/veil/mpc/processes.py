@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
+import os
 import pickle
 import resource
 import subprocess
@@ -27,13 +28,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from veil.errors import NetworkError, PartyFailed
+from veil.errors import ConfigError, NetworkError, PartyFailed
 from veil.mpc._engine import RuntimeStats
 from veil.mpc.launcher import PartyResult, Program
 from veil.mpc.runtime import Runtime
+from veil.net.broadcast import SigningKeys
 from veil.net.channels import Timeouts
 
-__all__ = ["run_parties", "tune_allocator"]
+__all__ = ["federation_signing_keys", "run_parties", "tune_allocator"]
 
 #: Seconds a party process may take beyond the program's own deadlines before it is killed.
 DEFAULT_DEADLINE_SECONDS = 300.0
@@ -48,6 +50,7 @@ def run_parties(
     federation_dir: str | Path | None = None,
     timeouts: Timeouts | None = None,
     deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
+    security: str = "passive",
 ) -> list[PartyResult]:
     """Run ``program`` as ``n_parties`` processes over TLS on loopback; return results by party.
 
@@ -67,6 +70,9 @@ def run_parties(
         Connect and receive deadlines of every party (default: the federation's).
     deadline_seconds : float, default=300
         The whole run's deadline; parties still running then are killed and named.
+    security : {"passive", "active"}, default="passive"
+        The protocol suite. Active parties sign with their federation keys (the certificates are
+        the PKI) for a run id drawn here.
 
     Returns
     -------
@@ -95,7 +101,7 @@ def run_parties(
                 path=str(path),
             )
         t = federation.threshold if threshold is None else threshold
-        return _launch(program, n_parties, t, args, path, timeouts, deadline_seconds)
+        return _launch(program, n_parties, t, args, path, timeouts, deadline_seconds, security)
 
 
 def _launch(
@@ -106,10 +112,14 @@ def _launch(
     path: Path,
     timeouts: Timeouts | None,
     deadline_seconds: float,
+    security: str = "passive",
 ) -> list[PartyResult]:
     processes = []
+    run_id = os.urandom(32)
     for i in range(n_parties):
-        job = pickle.dumps((i, n_parties, threshold, str(path), program, tuple(args), timeouts))
+        job = pickle.dumps(
+            (i, n_parties, threshold, str(path), program, tuple(args), timeouts, security, run_id)
+        )
         process = subprocess.Popen(
             [sys.executable, "-m", "veil.mpc.processes"],
             stdin=subprocess.PIPE,
@@ -211,20 +221,73 @@ async def _run_party(
     program: Program,
     args: tuple[Any, ...],
     timeouts: Timeouts | None,
+    security: str = "passive",
+    run_id: bytes = b"",
 ) -> tuple[Any, RuntimeStats]:
     from veil.net.federation import Federation
     from veil.net.tls import connect_mesh
 
     federation = Federation.load(federation_path)
     timeouts = timeouts if timeouts is not None else federation.timeouts()
+    signing = (
+        federation_signing_keys(federation, party_id, run_id) if security == "active" else None
+    )
     channels = await connect_mesh(federation, party_id, timeouts=timeouts)
     try:
-        async with Runtime(party_id, n_parties, threshold, channels, timeouts=timeouts) as rt:
+        async with Runtime(
+            party_id,
+            n_parties,
+            threshold,
+            channels,
+            timeouts=timeouts,
+            security=security,
+            signing=signing,
+        ) as rt:
             value = await program(rt, *args)
         return value, rt.stats
     finally:
         for channel in channels.values():
             await channel.aclose()
+
+
+def federation_signing_keys(federation: Any, party_id: int, run_id: bytes) -> SigningKeys:
+    """Return this party's signing keys for one run: its federation key and the certificates.
+
+    The certificates pinned in the federation file are the PKI that active security's broadcast
+    needs; ``run_id`` (fresh per run) keeps signatures from being replayed across runs.
+    """
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
+
+    from veil.net.certificates import read_certificate
+
+    me = federation.party(party_id)
+    if me.key is None:
+        raise ConfigError(
+            f"party {party_id} has no private key in the federation file",
+            field=f"parties[{party_id}].key",
+            hint="active security signs with the party's key: point `key` at its key.pem",
+        )
+    private = serialization.load_pem_private_key(me.key.read_bytes(), password=None)
+    publics = []
+    for party in federation.parties:
+        public = read_certificate(party.certificate).public_key()
+        if not isinstance(public, Ed25519PublicKey):
+            raise ConfigError(
+                f"party {party.id}'s certificate does not hold an Ed25519 key",
+                field=f"parties[{party.id}].certificate",
+                hint="create the federation with `veil federation init`",
+            )
+        publics.append(public)
+    if not isinstance(private, Ed25519PrivateKey):
+        raise ConfigError(
+            f"party {party_id}'s key is not an Ed25519 key",
+            field=f"parties[{party_id}].key",
+        )
+    return SigningKeys(party_id, private, tuple(publics), run_id)
 
 
 def tune_allocator() -> None:

@@ -31,8 +31,10 @@ from veil.field import Field, FieldArray, default_field
 from veil.mpc._engine import RoundEngine, RuntimeStats
 from veil.mpc.array import SecretArray, as_field_array
 from veil.mpc.protocols import SUITES, ProtocolSuite
+from veil.mpc.protocols import active as _active  # noqa: F401  (registers "active")
 from veil.mpc.protocols import passive as _passive  # noqa: F401  (registers "passive")
 from veil.mpc.types import SecretType
+from veil.net.broadcast import SigningKeys
 from veil.net.channels import Channel, Timeouts
 
 __all__ = ["Runtime"]
@@ -55,13 +57,18 @@ class Runtime:
         :func:`veil.net.channels.memory_mesh` in tests).
     field : Field, default=default_field()
         The field of the shares, GF(2**61 - 1) by default; its prime must exceed ``n_parties``.
-    security : {"passive"}, default="passive"
+    security : {"passive", "active"}, default="passive"
         The protocol suite: ``"passive"`` is secure against ``t`` parties that follow the protocol
-        and pool what they see. ``"active"`` (cheaters detected and named) registers itself in
-        :data:`veil.mpc.protocols.SUITES` when installed.
+        and pool what they see; ``"active"`` against ``t`` parties that deviate arbitrarily: the
+        honest parties output the correct result or all stop with
+        :class:`~veil.errors.CheaterDetected` naming a cheater (see docs/active-security.md).
     timeouts : Timeouts, default=Timeouts()
         ``recv_seconds`` bounds the wait for every message: a silent or crashed peer raises
         :class:`~veil.errors.PeerTimeout` or :class:`~veil.errors.ChannelClosed` naming it.
+    signing : SigningKeys, optional
+        Active mode: this party's signing key, every party's verification key and the run id
+        (:mod:`veil.net.broadcast`); the launchers supply them. Without them the active suite
+        makes fresh keys at start-up and checks that every party saw the same ones.
 
     Attributes
     ----------
@@ -84,6 +91,7 @@ class Runtime:
         field: Field | None = None,
         security: str = "passive",
         timeouts: Timeouts | None = None,
+        signing: SigningKeys | None = None,
     ) -> None:
         if not isinstance(n_parties, int) or n_parties < 3:
             raise ConfigError(
@@ -101,7 +109,7 @@ class Runtime:
             raise ConfigError(
                 f"security must be one of {sorted(SUITES)}, got {security!r}",
                 field="security",
-                hint="active security arrives with veil's active-security suite",
+                hint="use 'passive' (semi-honest parties) or 'active' (cheaters named)",
             )
         suite_type = SUITES[security]
         suite_type.check_parameters(n_parties, threshold)
@@ -128,7 +136,14 @@ class Runtime:
         self.threshold = threshold
         self.security = security
         self.timeouts = timeouts if timeouts is not None else Timeouts()
-        self._engine = RoundEngine(party_id, channels, self.timeouts)
+        if signing is not None and (signing.party_id != party_id or signing.n_parties != n_parties):
+            raise ConfigError(
+                f"signing keys are for party {signing.party_id} of {signing.n_parties}, not "
+                f"party {party_id} of {n_parties}",
+                field="signing",
+            )
+        self.signing = signing
+        self._engine = RoundEngine(party_id, channels, self.timeouts, tolerant=suite_type.tolerant)
         self._labels = 0
         self.protocols: ProtocolSuite = suite_type(self)
 
@@ -278,7 +293,9 @@ class Runtime:
             if dtype is not None
             else as_field_array(self.field, values, "values")
         )
-        return SecretArray._make(self, array, array.shape, dtype)
+        # through the suite, so that suites whose shares carry more (active tags) add it
+        share = self.protocols.apply(lambda public: public, [array], [False])
+        return SecretArray._make(self, share, array.shape, dtype)
 
     def random(self, shape: int | tuple[int, ...]) -> SecretArray:
         """Return uniformly random field elements that no party knows (pseudo-random sharing)."""

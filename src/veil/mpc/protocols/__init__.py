@@ -13,13 +13,14 @@ either the result or an awaitable of it; all parties call the same methods in th
 from __future__ import annotations
 
 import abc
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
 from veil.field import Csprng, FieldArray
+from veil.mpc._kernels import multiply
 
 if TYPE_CHECKING:
     from veil.mpc.runtime import Runtime
@@ -32,6 +33,13 @@ class ProtocolSuite(abc.ABC):
 
     #: The ``security`` name this suite implements.
     name: ClassVar[str]
+    #: Whether the suite deals with missing or malformed peer messages itself (see
+    #: :class:`~veil.mpc._engine.RoundEngine`); otherwise the first such message stops the run.
+    tolerant: ClassVar[bool] = False
+    #: Whether :meth:`reshare` may reduce any locally computed sum of products of shares (passive
+    #: suites). Otherwise products go through :meth:`mul`, :meth:`matmul` and :meth:`vecdot`,
+    #: which the suite checks, and protocols use those (see :mod:`veil.mpc.protocols.compare`).
+    reduces_local_products: ClassVar[bool] = False
 
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
@@ -64,6 +72,52 @@ class ProtocolSuite(abc.ABC):
     def random(self, shape: tuple[int, ...]) -> FieldArray | Awaitable[FieldArray]:
         """Return this party's share of uniformly random field elements nobody knows."""
 
+    # ----- hooks of SecretArray (defaults: plain shares) ----------------------------------------
+
+    def apply(
+        self, fn: Callable[..., Any], args: Sequence[Any], secret: Sequence[bool]
+    ) -> FieldArray:
+        """Apply a local operation to shares: ``fn`` is affine in the operands flagged ``secret``.
+
+        Additions, subtractions, products by public values, sums and reshapes all are. The default
+        applies ``fn`` to the shares; a suite whose shares carry more (active mode's tags) applies
+        it to that too.
+        """
+        result: FieldArray = fn(*args)
+        return result
+
+    def mul(self, a: FieldArray, b: FieldArray) -> Awaitable[FieldArray]:
+        """Return the share of the elementwise product of two secrets (numpy broadcasting)."""
+        x, y = np.broadcast_arrays(a, b)
+        field = self.rt.field
+        return self.reshare(multiply(field, np.ascontiguousarray(x), np.ascontiguousarray(y)))
+
+    def matmul(self, a: FieldArray, b: FieldArray, shape: tuple[int, ...]) -> Awaitable[FieldArray]:
+        """Return the share of the matrix product ``a @ b`` of two secrets, of shape ``shape``."""
+        product = np.asarray(self.rt.field.dot(a, b), dtype=np.uint64).reshape(shape)
+        return self.reshare(product)
+
+    def vecdot(self, a: FieldArray, b: FieldArray, axis: int) -> Awaitable[FieldArray]:
+        """Return the share of ``sum(a * b, axis)`` of two secrets (numpy broadcasting first).
+
+        A suite that reduces local products (:attr:`reduces_local_products`) sums the local
+        products and reduces once: one multiplication's cost for the whole sum. Other suites
+        multiply elementwise with :meth:`mul` (checked) and sum the products locally.
+        """
+        field = self.rt.field
+        if self.reduces_local_products:
+            x, y = np.broadcast_arrays(a, b)
+            products = multiply(field, np.ascontiguousarray(x), np.ascontiguousarray(y))
+            return self.reshare(np.asarray(field.sum(products, axis=axis), dtype=np.uint64))
+
+        async def from_products() -> FieldArray:
+            products = await self.mul(a, b)
+            return self.apply(
+                lambda p: np.asarray(field.sum(p, axis=axis), dtype=np.uint64), [products], [True]
+            )
+
+        return from_products()
+
     async def random_hidden_from(
         self,
         excluded: frozenset[int],
@@ -73,8 +127,9 @@ class ProtocolSuite(abc.ABC):
         """Share random integers drawn by ``draw`` that the parties in ``excluded`` never learn.
 
         ``draw(rng)`` returns an array of integers in ``[0, p)`` of shape ``shape`` (any
-        distribution) from the CSPRNG ``rng``; parties outside ``excluded`` may learn the values. Secure comparisons
-        combine such values with values one party inputs (see :mod:`veil.mpc.protocols.masks`).
+        distribution) from the CSPRNG ``rng``; parties outside ``excluded`` may learn the values.
+        Secure comparisons combine such values with values one party inputs (see
+        :mod:`veil.mpc.protocols.masks`).
 
         This default works in every suite: the first party outside ``excluded`` draws the values
         and shares them with :meth:`input` (one round). Suites that can do better override it.

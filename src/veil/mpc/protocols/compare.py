@@ -86,8 +86,7 @@ def _check_bound(field: Field, bound_bits: int, what: str) -> None:
 
 def _constant(like: SecretArray, values: npt.NDArray[np.generic]) -> SecretArray:
     """A sharing of public values (every party's share is the value: a degree-0 polynomial)."""
-    array = like.field.array(values)
-    return like.runtime.secret(array, array.shape)
+    return like.runtime.constant(like.field.array(values))
 
 
 @dataclass
@@ -157,15 +156,12 @@ def _replace(masks: Masks, index: npt.NDArray[np.intp], fresh: Masks) -> Masks:
 
         return old._apply(merge, (old, new), old.shape)
 
-    def joined(blocks: list[SecretArray] | None) -> SecretArray | None:
-        if blocks is None:
-            return None
-        return blocks[0] if len(blocks) == 1 else concatenate(blocks, axis=-1)
-
     def replaced(
         old: list[SecretArray] | None, new: list[SecretArray] | None
     ) -> list[SecretArray] | None:
-        merged = put(joined(old), joined(new))
+        if old is None or new is None:
+            return old
+        merged = put(_joined(old), _joined(new))
         return None if merged is None else [merged]
 
     r, high = put(masks.r, fresh.r), put(masks.high, fresh.high)
@@ -204,30 +200,71 @@ def _leaves(
     field = lefts[0].field
     eq_rows = groups - eq_from
     rows = (groups if want_lt else 0) + eq_rows
-    fused = _fused.available(field)
+    if not lefts[0].runtime.protocols.reduces_local_products:
+        both = _leaves_generic(masks, digits, want_lt=want_lt, eq_from=eq_from)
+    else:
+        fused = _fused.available(field)
 
-    def local(*shares: FieldArray) -> FieldArray:
-        blocks = len(shares) // 2
-        out = np.empty((rows, count), dtype=np.uint64)
-        start = 0
-        for a, b in zip(shares[:blocks], shares[blocks:], strict=True):
-            stop = start + a.shape[2]
-            block_digits = digits[:, start:stop]
-            if fused:
-                out[:, start:stop] = _fused.leaves(a, b, block_digits, want_lt, eq_from)
-            else:
-                out[:, start:stop] = leaves_numpy(
-                    field, a, b, block_digits, want_lt=want_lt, eq_from=eq_from
-                )
-            start = stop
-        return out
+        def local(*shares: FieldArray) -> FieldArray:
+            blocks = len(shares) // 2
+            out = np.empty((rows, count), dtype=np.uint64)
+            start = 0
+            for a, b in zip(shares[:blocks], shares[blocks:], strict=True):
+                stop = start + a.shape[2]
+                block_digits = digits[:, start:stop]
+                if fused:
+                    out[:, start:stop] = _fused.leaves(a, b, block_digits, want_lt, eq_from)
+                else:
+                    out[:, start:stop] = leaves_numpy(
+                        field, a, b, block_digits, want_lt=want_lt, eq_from=eq_from
+                    )
+                start = stop
+            return out
 
-    both = lefts[0]._bilinear((*lefts, *rights), local, (rows, count))
+        both = lefts[0]._bilinear((*lefts, *rights), local, (rows, count))
     lt = both[:groups] if want_lt else None
     eq = both[rows - eq_rows :]
     if eq_from:
         eq = concatenate([_constant(both, np.zeros((eq_from, count), dtype=np.int64)), eq])
     return lt, eq
+
+
+def leaf_tables(
+    field: Field, b: FieldArray, digits: npt.NDArray[np.intp], *, want_lt: bool, eq_from: int
+) -> FieldArray:
+    """Return ``(base, d_1, d_2, d_3)`` stacked, shape (4, rows, count): affine in ``b``.
+
+    Each leaf is ``base + sum_u left[u] d_u`` (``u = 1, 2, 3``): for ``lt`` rows
+    ``base = T_0``, ``d_u = T_u - T_0`` with ``T_u = sum_{w > d} right[u XOR w]``; for ``eq`` rows
+    (groups ``eq_from`` and up) ``base = right[d]``, ``d_u = right[u XOR d] - right[d]``.
+    """
+    groups, count = b.shape[1], b.shape[2]
+    full = _full_onehot(field, b)  # (4, groups, count)
+    tables = []
+    if want_lt:
+        is_digit = [digits == k for k in range(3)]
+        table = np.empty_like(full)
+        for u in range(4):
+            below = field.sub(np.ones((groups, count), dtype=np.uint64), full[u])
+            pair = field.add(full[u ^ 2], full[u ^ 3])
+            table[u] = np.where(
+                is_digit[0],
+                below,
+                np.where(is_digit[1], pair, np.where(is_digit[2], full[u ^ 3], _U(0))),
+            )
+        tables.append(table)
+    if eq_from < groups:
+        xor_d = np.bitwise_xor(np.arange(4)[:, None, None], digits[None, eq_from:, :])
+        tables.append(np.take_along_axis(full[:, eq_from:], xor_d, axis=0))
+    table = np.concatenate(tables, axis=1)
+    table[1:] = field.sub(table[1:], np.broadcast_to(table[0], table[1:].shape))
+    return table
+
+
+def leaf_factors(a: FieldArray, *, want_lt: bool, eq_from: int) -> FieldArray:
+    """The left entries each leaf row multiplies, shape (3, rows, count) (a selection of ``a``)."""
+    parts = ([a] if want_lt else []) + ([a[:, eq_from:]] if eq_from < a.shape[1] else [])
+    return np.concatenate(parts, axis=1)
 
 
 def leaves_numpy(
@@ -240,35 +277,39 @@ def leaves_numpy(
     eq_from: int,
 ) -> FieldArray:
     """The numpy version of :func:`veil.mpc.protocols._fused.leaves` (any prime)."""
-    groups, count = a.shape[1], a.shape[2]
-    xor_d = np.bitwise_xor(np.arange(4)[:, None, None], digits[None, :, :])  # (4, groups, count)
-    is_digit = [digits == k for k in range(3)]
-    eq_rows = groups - eq_from
+    table = leaf_tables(field, b, digits, want_lt=want_lt, eq_from=eq_from)
+    factors = leaf_factors(a, want_lt=want_lt, eq_from=eq_from)
+    acc: FieldArray = table[0]
+    for u in range(3):
+        acc = field.add(acc, _local.mul(field, factors[u], table[u + 1]))
+    return acc
 
-    def combine(a: FieldArray, table: FieldArray) -> FieldArray:
-        """table[0] + sum_u a[u-1] (table[u] - table[0])."""
-        acc: FieldArray = table[0]
-        for u in (1, 2, 3):
-            acc = field.add(acc, _local.mul(field, a[u - 1], field.sub(table[u], table[0])))
-        return acc
 
-    full = _full_onehot(field, b)  # (4, groups, count)
-    out = []
-    if want_lt:
-        table = np.empty_like(full)
-        for u in range(4):
-            below = field.sub(np.ones((groups, count), dtype=np.uint64), full[u])
-            pair = field.add(full[u ^ 2], full[u ^ 3])
-            table[u] = np.where(
-                is_digit[0],
-                below,
-                np.where(is_digit[1], pair, np.where(is_digit[2], full[u ^ 3], _U(0))),
-            )
-        out.append(combine(a, table))
-    if eq_rows:
-        permuted = np.take_along_axis(full[:, eq_from:], xor_d[:, eq_from:], axis=0)
-        out.append(combine(a[:, eq_from:], permuted))
-    return np.concatenate(out, axis=0)
+def _leaves_generic(
+    masks: Masks, digits: npt.NDArray[np.intp], *, want_lt: bool, eq_from: int
+) -> SecretArray:
+    """The leaves with the suite's own products (``vecdot``): for suites that check products."""
+    assert masks.left is not None
+    assert masks.right is not None
+    left, right = _joined(masks.left), _joined(masks.right)
+    field = left.field
+    groups, count = masks.groups, masks.count
+    rows = (groups if want_lt else 0) + groups - eq_from
+    tables = right._apply(
+        lambda b: leaf_tables(field, b, digits, want_lt=want_lt, eq_from=eq_from),
+        (right,),
+        (4, rows, count),
+        None,
+    )
+    factors = left._apply(
+        lambda a: leaf_factors(a, want_lt=want_lt, eq_from=eq_from), (left,), (3, rows, count), None
+    )
+    return tables[0] + factors.vecdot(tables[1:], axis=0)
+
+
+def _joined(blocks: list[SecretArray]) -> SecretArray:
+    """One array from column blocks (a copy, unless there is one block)."""
+    return blocks[0] if len(blocks) == 1 else concatenate(blocks, axis=-1)
 
 
 def _less_than_tree(

@@ -241,9 +241,7 @@ async def _normalize(
     )
     below = await less_than_zero(stacked, bits + 2)  # [v < 2**j]
     at_least = 1 - below  # rows j: [v >= 2**j]
-    above = concatenate(
-        [at_least[1:], v.runtime.secret(np.zeros((1, count), np.uint64), (1, count))]
-    )
+    above = concatenate([at_least[1:], v.runtime.constant(np.zeros((1, count), np.uint64))])
     onehot = at_least - above
     scales = np.array([bits - 1 - j for j in range(bits)], dtype=np.intp)
     if even:

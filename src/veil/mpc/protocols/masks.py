@@ -55,7 +55,7 @@ import numpy.typing as npt
 
 from veil.errors import ConfigError, ProtocolError
 from veil.field import Csprng, Field, FieldArray
-from veil.mpc.array import SecretArray
+from veil.mpc.array import SecretArray, concatenate, stack
 from veil.mpc.protocols import _fused, _local
 
 if TYPE_CHECKING:
@@ -247,9 +247,37 @@ def _xor_local(field: Field, groups: int) -> Callable[[FieldArray, FieldArray], 
     return local
 
 
+def _xor_generic(a: SecretArray, b: SecretArray, groups: int) -> SecretArray:
+    """XOR two sides with the suite's own products (``vecdot`` and ``*``)."""
+    field = a.field
+    count = a.shape[1]
+    parts = []
+    if groups:
+        full_a = a._apply(
+            lambda s: _full_onehot(field, s[: 3 * groups].reshape(3, groups, count)),
+            (a,),
+            (4, groups, count),
+            None,
+        )
+
+        def permuted(s: FieldArray) -> FieldArray:  # [w - 1][u] = b's entry u XOR w
+            full = _full_onehot(field, s[: 3 * groups].reshape(3, groups, count))
+            return np.stack([full[_XOR[:, w]] for w in (1, 2, 3)])
+
+        full_b = b._apply(permuted, (b,), (3, 4, groups, count), None)
+        parts.append(full_a.reshape(1, 4, groups, count).vecdot(full_b, axis=1).reshape(-1, count))
+    bits_a, bits_b = a[3 * groups :], b[3 * groups :]
+    parts.append(bits_a + bits_b - 2 * (bits_a * bits_b))
+    return concatenate(parts)
+
+
 def _xor_sides(sides: list[SecretArray], groups: int) -> SecretArray:
     """XOR several dealt sides in MPC: one round per extra side (one reduction per entry)."""
     combined = sides[0]
+    if not combined.runtime.protocols.reduces_local_products:
+        for side in sides[1:]:
+            combined = _xor_generic(combined, side, groups)
+        return combined
     local = _xor_local(combined.field, groups)
     for side in sides[1:]:
         combined = combined._bilinear((combined, side), local, side.shape)
@@ -334,8 +362,8 @@ async def make_masks(
     groups, plain = _layout(field, low_bits, grouped)
     width = 3 * groups + plain
     if count == 0:
-        empty = rt.secret(np.zeros(0, dtype=np.uint64), (0,))
-        onehot = [rt.secret(np.zeros((3, groups, 0), dtype=np.uint64), (3, groups, 0))]
+        empty = rt.constant(np.zeros(0, dtype=np.uint64))
+        onehot = [rt.constant(np.zeros((3, groups, 0), dtype=np.uint64))]
         return Masks(low_bits, empty, empty, onehot if groups else None, onehot if groups else None)
 
     def draw(rng: Csprng, size: int) -> npt.NDArray[np.uint64]:
@@ -345,6 +373,30 @@ async def make_masks(
     if rt.security != "passive":
         await _check_sides(rt, [*lefts, *rights], groups)
 
+    if not rt.protocols.reduces_local_products:
+        both = _mask_values_generic(lefts, rights, groups, low_bits)
+    else:
+        both = _mask_values_local(lefts, rights, groups, low_bits)
+    high = both[1]
+    r = both[0] + high * pow(2, low_bits, field.p)
+    await r.share()
+    if not groups:
+        return Masks(low_bits, r, high, None, None)
+    return Masks(
+        low_bits,
+        r,
+        high,
+        [side[: 3 * groups].reshape(3, groups, side.shape[1]) for side in lefts],
+        [side[: 3 * groups].reshape(3, groups, side.shape[1]) for side in rights],
+    )
+
+
+def _mask_values_local(
+    lefts: list[SecretArray], rights: list[SecretArray], groups: int, low_bits: int
+) -> SecretArray:
+    """``(low, high)`` of the masks from local sums of products, one reduction (passive)."""
+    field = lefts[0].field
+    count = sum(side.shape[1] for side in lefts)
     fused = groups > 0 and _fused.available(field)
 
     def local(*shares: FieldArray) -> FieldArray:
@@ -362,19 +414,30 @@ async def make_masks(
             start = stop
         return out
 
-    both = lefts[0]._bilinear((*lefts, *rights), local, (2, count))
-    high = both[1]
-    r = both[0] + high * pow(2, low_bits, field.p)
-    await r.share()
-    if not groups:
-        return Masks(low_bits, r, high, None, None)
-    return Masks(
-        low_bits,
-        r,
-        high,
-        [side[: 3 * groups].reshape(3, groups, side.shape[1]) for side in lefts],
-        [side[: 3 * groups].reshape(3, groups, side.shape[1]) for side in rights],
-    )
+    return lefts[0]._bilinear((*lefts, *rights), local, (2, count))
+
+
+def _mask_values_generic(
+    lefts: list[SecretArray], rights: list[SecretArray], groups: int, low_bits: int
+) -> SecretArray:
+    """``(low, high)`` of the masks with the suite's own products (suites that check them)."""
+    field = lefts[0].field
+    left = lefts[0] if len(lefts) == 1 else concatenate(lefts, axis=1)
+    right = rights[0] if len(rights) == 1 else concatenate(rights, axis=1)
+    count = left.shape[1]
+
+    def bits(s: FieldArray) -> FieldArray:
+        if groups:
+            return np.concatenate([_low_bits(field, s, low_bits, groups), s[3 * groups :]])
+        return s
+
+    a = left._apply(bits, (left,), (field.bits, count), None)
+    b = right._apply(bits, (right,), (field.bits, count), None)
+    exponents = np.concatenate([np.arange(low_bits), np.arange(field.bits - low_bits)])
+    weights = field.array(np.array([1 << int(e) for e in exponents], dtype=object))[:, None]
+    weighted_a = a * weights
+    rows = weighted_a + b * weights - 2 * (weighted_a * b)  # 2**i (a_i XOR b_i)
+    return stack([rows[:low_bits].sum(axis=0), rows[low_bits:].sum(axis=0)])
 
 
 def _check_local(
@@ -409,8 +472,19 @@ async def _check_sides(rt: Runtime, sides: list[SecretArray], groups: int) -> No
         width, count = side.shape
         rho = await rt.random((width + 3 * groups, count)).open()
         assert rho is not None
-        local = _check_local(field, groups, field.array(rho))
-        total = await side._bilinear((side,), local, ()).open()
+        weights = field.array(rho)
+        if rt.protocols.reduces_local_products:
+            combination = side._bilinear((side,), _check_local(field, groups, weights), ())
+        else:  # the suite's own products
+            products = [side * (1 - side)]
+            if groups:
+                e = side[: 3 * groups].reshape(3, groups, count)
+                products += [
+                    (x * y).reshape(groups, count)
+                    for x, y in ((e[0], e[1]), (e[0], e[2]), (e[1], e[2]))
+                ]
+            combination = (concatenate(products) * weights).sum()
+        total = await combination.open()
         if total is None or int(total) != 0:
             raise ProtocolError(
                 "a dealt random mask is not binary: a dealer shared values other than bits",

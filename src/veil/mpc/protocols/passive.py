@@ -74,6 +74,7 @@ class PassiveSuite(ProtocolSuite):
     """Semi-honest protocols for an honest majority (``1 <= t`` and ``2t < n``)."""
 
     name = "passive"
+    reduces_local_products = True
 
     def __init__(self, runtime: object) -> None:
         super().__init__(runtime)  # type: ignore[arg-type]
