@@ -28,3 +28,30 @@ def test_the_module_runs_as_a_program() -> None:
     )
     assert done.returncode == 0
     assert "veil" in done.stdout
+
+
+def test_an_error_names_its_code_and_hint_on_stderr(capsys) -> None:
+    """The kebab-case code survives rich's markup (it is written in square brackets)."""
+    assert (
+        main(
+            [
+                "dp",
+                "release",
+                "--data",
+                "/no/such/file.csv",
+                "--column",
+                "x",
+                "--stat",
+                "sum",
+                "--bounds",
+                "0",
+                "1",
+                "--epsilon",
+                "1",
+            ]
+        )
+        == exit_codes.ERROR
+    )
+    err = capsys.readouterr().err
+    assert "error [" in err
+    assert "/no/such/file.csv" in err

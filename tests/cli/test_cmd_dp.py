@@ -154,3 +154,21 @@ def test_bench_dp_prints_every_key(capsys) -> None:
         "peak_rss_mb",
     ):
         assert doc[key] > 0, key
+
+
+def test_demo_dp_sum_releases_a_noisy_total_with_its_guarantee(capsys) -> None:
+    """In-process parties open one noisy total near the exact one; the guarantee is stated."""
+    code, doc = run(capsys, "demo", "dp-sum", "--parties", "3", "--local")
+    assert code == exit_codes.SUCCESS
+    assert {"noisy_total", "epsilon", "delta", "mechanism", "threshold"} <= doc.keys()
+    assert abs(doc["noisy_total"] - doc["exact_total_demo_only"]) < 8 * doc["noise_std"]
+    assert len({p["noisy_total"] for p in doc["parties"]}) == 1
+
+
+@pytest.mark.slow
+def test_demo_dp_sum_runs_as_real_processes_over_tls(capsys) -> None:
+    """Three party processes with their own certificates compute the same noisy total."""
+    code, doc = run(capsys, "demo", "dp-sum", "--parties", "3", "--noise", "laplace")
+    assert code == exit_codes.SUCCESS
+    assert doc["delta"] == 0.0
+    assert len({p["noisy_total"] for p in doc["parties"]}) == 1

@@ -10,6 +10,7 @@ import pytest
 MODULES = [
     "veil.dp.accountant",
     "veil.dp.calibration",
+    "veil.dp.distributed",
     "veil.dp.mechanisms",
     "veil.dp.groupby",
     "veil.dp.ledger",

@@ -238,3 +238,28 @@ def test_budget_split_divides_what_remains(ledger) -> None:
     assert eps == Fraction(1, 8)
     assert delta == Fraction(1, 4 * 10**6)
     assert ledger.budget("d").split(3)[0] == Fraction(166_666_666, 10**9)
+
+
+def test_threads_sharing_one_ledger_never_overspend(ledger) -> None:
+    """Eight threads charging 0.1 each against a budget of 0.5 through one Ledger: five succeed."""
+    import threading
+
+    ledger.create_budget("d", epsilon="0.5")
+    outcomes: list[bool] = []
+    start = threading.Barrier(8)
+
+    def worker() -> None:
+        start.wait()
+        try:
+            ledger.charge("d", Guarantee(Fraction(1, 10)), "thread")
+            outcomes.append(True)
+        except BudgetExhausted:
+            outcomes.append(False)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count(True) == 5
+    assert ledger.budget("d").remaining_epsilon == 0

@@ -34,6 +34,23 @@ def test_sensitivities_are_derived_from_bounds_and_contributions() -> None:
     assert "scale 3" in Count(1, max_contributions=3).description
 
 
+def test_every_release_states_the_sensitivity_of_each_noisy_part() -> None:
+    """Mean: count k and centred sum k(b-a)/2; variance adds k((b-a)/2)^2; in the data's units."""
+    assert Mean(1, bounds=(0, 100), max_contributions=2).sensitivities == {
+        "count": 2,
+        "centred_sum": 100,
+    }
+    assert Variance(1, bounds=(-1, 1)).sensitivities == {
+        "count": 1,
+        "centred_sum": 1,
+        "centred_sum_of_squares": 1,
+    }
+    assert Histogram(1, categories=["a", "b"], max_contributions=3).sensitivities == {
+        "counts_l1": 3
+    }
+    assert Quantiles(1, bounds=(0, 1), quantiles=[0.9]).sensitivities == {"score_0.9": 9}
+
+
 def test_an_unbounded_sum_is_a_privacy_error_that_explains_why() -> None:
     """No bounds: refused with a message about unbounded sensitivity and a hint to clamp."""
     with pytest.raises(PrivacyError, match="unbounded") as info:

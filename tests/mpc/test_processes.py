@@ -81,6 +81,10 @@ def test_a_tiny_bench_run_reports_every_key(capsys: pytest.CaptureFixture[str]) 
             "1",
             "--sum-inputs",
             "1000",
+            "--lt-size",
+            "300",
+            "--auction-bids",
+            "20",
             "--json",
         ]
     )
@@ -94,8 +98,13 @@ def test_a_tiny_bench_run_reports_every_key(capsys: pytest.CaptureFixture[str]) 
         "bytes_per_mul",
         "theoretical_bytes_per_mul",
         "peak_rss_mb",
+        "lt_per_s",
+        "lt_bytes_per_party",
+        "auction_1000_s",
     ):
         assert document[key] > 0, key
+    assert document["lt_size"] == 300
+    assert document["auction_bids"] == 20
     assert document["theoretical_bytes_per_mul"] == 8
     assert 8 <= document["bytes_per_mul"] < 8.1
 

@@ -27,10 +27,16 @@ from veil.net.framing import (
     FrameEncoder,
     check_frame,
     check_header,
-    decode_uint,
-    encode_uint,
+    decode_u16,
+    decode_u32,
+    decode_u64,
+    encode_header,
+    encode_u16,
+    encode_u32,
+    encode_u64,
     frame,
     unframe,
+    unframe_fields,
 )
 
 KEY = bytes(range(32))
@@ -68,21 +74,51 @@ def problem_of(decoder: FrameDecoder, data: bytes) -> str:
 # -- the codec core ---------------------------------------------------------------------------
 
 
-@given(value=st.integers(min_value=0), width=st.integers(min_value=1, max_value=9))
-def test_uint_encoding_round_trips(value: int, width: int) -> None:
-    """decode_uint(encode_uint(v, w)) == v for every v that fits in w bytes."""
-    assume(value < 256**width)
-    encoded = encode_uint(value, width)
+WIDTHS = {2: (encode_u16, decode_u16), 4: (encode_u32, decode_u32), 8: (encode_u64, decode_u64)}
+
+
+@given(value=st.integers(min_value=0, max_value=2**64 - 1), width=st.sampled_from([2, 4, 8]))
+def test_integer_encodings_round_trip(value: int, width: int) -> None:
+    """decode(encode(v)) == v for every v that fits, at any offset."""
+    encode, decode = WIDTHS[width]
+    value %= 256**width
+    encoded = encode(value)
     assert len(encoded) == width
-    assert decode_uint(b"xx" + encoded, 2, width) == value
+    assert decode(b"xx" + encoded + b"yy", 2) == value
+
+
+@given(value=st.integers(min_value=0, max_value=2**64 - 1), width=st.sampled_from([2, 4, 8]))
+def test_integer_encodings_agree_with_python_int_conversion(value: int, width: int) -> None:
+    """Differential: the verifiable arithmetic equals int.to_bytes / int.from_bytes (big-endian)."""
+    encode, decode = WIDTHS[width]
+    value %= 256**width
+    assert encode(value) == value.to_bytes(width, "big")
+    assert decode(value.to_bytes(width, "big"), 0) == value
 
 
 @given(fields=frame_fields())
 def test_unframe_inverts_frame(fields: tuple[int, int, int, int, int, bytes, bytes, bytes]) -> None:
-    """unframe(frame(x)) == x, and check_frame accepts frame(x)."""
+    """unframe(frame(x)) == x (as header fields and parts), and check_frame accepts frame(x)."""
     data = frame(*fields)
     assert check_frame(data, MAX_FRAME_BYTES_LIMIT) == OK
-    assert unframe(data) == fields
+    assert unframe(data) == (fields[:5], fields[5:])
+
+
+@given(fields=frame_fields())
+def test_the_fast_header_codec_agrees_with_the_verified_core(
+    fields: tuple[int, int, int, int, int, bytes, bytes, bytes],
+) -> None:
+    """HEADER_STRUCT, used on the hot paths, packs and unpacks exactly like the verified core."""
+    kind, sender, receiver, session, sequence, tag, payload, _ = fields
+    header = encode_header(kind, sender, receiver, session, sequence, len(tag), len(payload))
+    length = HEADER_BYTES + len(tag) + len(payload) + MAC_BYTES - 4
+    packed = framing.HEADER_STRUCT.pack(
+        length, framing.VERSION, kind, sender, receiver, session, sequence, len(tag)
+    )
+    assert packed == header
+    unpacked = framing.HEADER_STRUCT.unpack(header)
+    assert unpacked[2:7] == unframe_fields(header)
+    assert (unpacked[0], unpacked[1], unpacked[7]) == (length, framing.VERSION, len(tag))
 
 
 @given(data=st.binary(max_size=400), fields=frame_fields())
@@ -92,7 +128,8 @@ def test_frame_inverts_unframe_on_every_accepted_input(
     """Whatever bytes check_frame accepts are exactly frame(*unframe(bytes)): no other encodings."""
     for candidate in (data, frame(*fields)[: len(data)] + data, frame(*fields)):
         if check_frame(candidate, MAX_FRAME_BYTES_LIMIT) == OK:
-            assert frame(*unframe(candidate)) == candidate
+            head, parts = unframe(candidate)
+            assert frame(*head, *parts) == candidate
 
 
 @given(fields=frame_fields(), cut=st.integers(min_value=0))
@@ -150,10 +187,10 @@ def test_a_length_too_small_for_the_tag_and_mac_is_rejected(
 ) -> None:
     """A length field that cannot hold the header, tag and MAC is malformed."""
     data = bytearray(frame(*fields))
-    length = decode_uint(bytes(data), 0, 4)
+    length = decode_u32(bytes(data), 0)
     minimum = HEADER_BYTES - 4 + len(fields[5]) + MAC_BYTES
     new_length = minimum - 1 - (shrink % minimum)
-    data[0:4] = encode_uint(new_length, 4)
+    data[0:4] = encode_u32(new_length)
     assume(new_length < length)
     assert check_header(bytes(data), MAX_FRAME_BYTES_LIMIT) == BAD_LENGTH
 
@@ -205,11 +242,11 @@ def test_the_decoder_agrees_with_unframe(tag: str, payload: bytes) -> None:
     enc, dec = pair()
     data = enc.encode_bytes(tag, payload)
     (decoded,) = dec.feed(data)
-    kind, sender, receiver, session, sequence, raw_tag, raw_payload, mac = unframe(data)
+    (kind, sender, receiver, session, sequence), (raw_tag, raw_payload, mac) = unframe(data)
     assert (decoded.kind, decoded.sender, decoded.receiver) == (kind, sender, receiver)
     assert (decoded.session, decoded.sequence) == (session, sequence)
     assert (decoded.tag.encode(), bytes(decoded.payload)) == (raw_tag, raw_payload)
-    assert mac == framing.compute_mac(KEY, data[:-MAC_BYTES])
+    assert mac == framing.FrameMac(KEY, SESSION).tag(0, len(data), data[:-MAC_BYTES])
 
 
 def test_a_large_numpy_payload_is_framed_without_copying_and_arrives_intact() -> None:
@@ -354,7 +391,7 @@ def test_data_after_a_close_frame_is_rejected() -> None:
 def test_a_tag_that_is_not_utf8_is_rejected() -> None:
     """A frame whose tag bytes are not UTF-8 is rejected even with a valid MAC."""
     head = framing.encode_header(KIND_DATA, 1, 0, SESSION, 0, 1, 0) + b"\xff"
-    data = head + framing.compute_mac(KEY, head)
+    data = head + framing.FrameMac(KEY, SESSION).tag(0, len(head) + MAC_BYTES, head)
     _, dec = pair()
     assert problem_of(dec, data) == "bad-tag"
 
@@ -395,3 +432,30 @@ def test_frames_round_trip_under_any_key(key: bytes, tag: str, payload: bytes) -
     enc, dec = pair(key=key)
     (got,) = dec.feed(enc.encode_bytes(tag, payload))
     assert (got.tag, bytes(got.payload)) == (tag, payload)
+
+
+@pytest.mark.parametrize("extra", [-1, 0, 1])
+def test_frames_on_both_sides_of_the_mac_switch_round_trip(extra: int) -> None:
+    """Frames just below, at and just above SMALL_FRAME_BYTES (BLAKE2s vs Poly1305) round-trip."""
+    payload = bytes(framing.SMALL_FRAME_BYTES + extra - HEADER_BYTES - 1 - MAC_BYTES)
+    enc, dec = pair()
+    data = enc.encode_bytes("x", payload)
+    assert len(data) == framing.SMALL_FRAME_BYTES + extra
+    (got,) = dec.feed(data)
+    assert bytes(got.payload) == payload
+
+
+def test_a_tampered_large_frame_fails_its_poly1305_tag() -> None:
+    """A flipped bit in a 1 MB payload is caught by the one-time Poly1305 tag."""
+    enc, dec = pair()
+    data = bytearray(enc.encode_bytes("big", bytes(1 << 20)))
+    data[len(data) // 2] ^= 0x10
+    assert problem_of(dec, bytes(data)) == "tampered"
+
+
+def test_a_large_frame_moved_to_another_sequence_number_fails() -> None:
+    """One-time keys depend on the sequence number: an authentic tag is useless elsewhere."""
+    mac = framing.FrameMac(KEY, SESSION)
+    body = bytes(1 << 17)
+    assert mac.tag(0, len(body) + MAC_BYTES, body) != mac.tag(1, len(body) + MAC_BYTES, body)
+    assert mac.tag(0, 100, body[:84]) != mac.tag(0, 100, body[:83] + b"\x01")

@@ -8,6 +8,7 @@ import pytest
 
 from veil.errors import FramingError
 from veil.net.channels import MemoryChannel, Timeouts, memory_mesh, memory_pair
+from veil.net.framing import MAC_BYTES
 from veil.net.handshake import random_session
 
 
@@ -40,7 +41,7 @@ def test_a_byte_changed_on_the_queue_is_detected() -> None:
         a, b, wire, b_inbox = wired()
         await a.send("share", b"42")
         frame = bytearray(wire.get_nowait())  # type: ignore[arg-type]
-        frame[-33] ^= 0x01
+        frame[-MAC_BYTES - 1] ^= 0x01  # the payload's last byte
         b_inbox.put_nowait(bytes(frame))
         await b.recv("share")
 

@@ -33,7 +33,10 @@ from veil.net.certificates import (
     write_private,
 )
 from veil.net.federation import Federation
-from veil.net.tls import TlsChannel, connect_mesh, translate_error
+from veil.net.framing import MAC_BYTES
+from veil.net.handshake import random_session
+from veil.net.tls import TlsChannel, connect_mesh, ssl_contexts, translate_error
+from veil.net.tls_channel import open_tls
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -263,6 +266,26 @@ def test_a_frozen_peer_process_times_out_naming_it(tmp_path: Path) -> None:
         stop(peer)
 
 
+def test_closing_a_channel_to_a_frozen_peer_gives_up_after_close_seconds(tmp_path: Path) -> None:
+    """The graceful close has a deadline: with the peer stopped, aclose drops the connection."""
+    fed = federation(tmp_path)
+    peer = start_peer(fed, 1)
+    try:
+
+        async def scenario() -> None:
+            timeouts = dataclasses.replace(FAST, connect_seconds=30, close_seconds=0.2)
+            channels = await connect_mesh(fed, 0, timeouts=timeouts)
+            assert await channels[1].recv("round-1", timeout_seconds=30) == b"ready"
+            peer.send_signal(signal.SIGSTOP)
+            await channels[1].aclose()
+            assert channels[1].closed
+            assert "without a clean goodbye" in str(channels[1].close_reason)
+
+        asyncio.run(scenario())
+    finally:
+        stop(peer)
+
+
 # -- a malicious but authenticated peer, writing raw bytes inside its TLS connection ----------
 
 
@@ -274,7 +297,7 @@ def attack(tmp_path: Path, forge) -> FramingError:
         try:
             mallory = meshes[1][0]
             assert isinstance(mallory, TlsChannel)
-            mallory._transport.write(forge(mallory))  # bypasses the channel's own framing
+            mallory._link.write([forge(mallory)])  # bypasses the channel's own framing
             victim = meshes[0][1]
             with pytest.raises(FramingError) as info:  # noqa: PT012 (good frames come first)
                 while True:
@@ -292,7 +315,7 @@ def test_a_tampered_frame_inside_tls_is_rejected(tmp_path: Path) -> None:
 
     def forge(ch: TlsChannel) -> bytes:
         frame = bytearray(ch._encoder.encode_bytes("r", b"pay me 100"))
-        frame[-40] ^= 0x01
+        frame[-MAC_BYTES - 1] ^= 0x01  # the payload's last byte
         return bytes(frame)
 
     error = attack(tmp_path, forge)
@@ -438,3 +461,56 @@ def test_tls_record_tampering_is_reported_as_tampering() -> None:
     error = translate_error(raw, party=1, address="h:1", during="a recv")
     assert isinstance(error, FramingError)
     assert error.fields["problem"] == "tampered"
+
+
+def test_a_bit_flipped_on_the_wire_is_caught_by_tls_and_reported_as_tampering(
+    tmp_path: Path,
+) -> None:
+    """A man in the middle flips one ciphertext bit: the receiver's TLS layer refuses the record."""
+    fed = federation(tmp_path)
+    server_context, _ = ssl_contexts(fed, fed.party(0), fed.party(0).key)
+    _, client_context = ssl_contexts(fed, fed.party(1), fed.party(1).key)
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        alice, alice_wire = socket.socketpair()
+        bob_wire, bob = socket.socketpair()
+        for end in (alice, alice_wire, bob_wire, bob):
+            end.setblocking(False)
+        flip = asyncio.Event()
+
+        async def forward(source: socket.socket, target: socket.socket, tamper: bool) -> None:
+            while data := await loop.sock_recv(source, 1 << 16):
+                if tamper and flip.is_set():  # the last byte of the record: its AEAD tag
+                    data = data[:-1] + bytes([data[-1] ^ 0x80])
+                    flip.clear()
+                await loop.sock_sendall(target, data)
+
+        relays = [
+            asyncio.create_task(forward(alice_wire, bob_wire, tamper=True)),
+            asyncio.create_task(forward(bob_wire, alice_wire, tamper=False)),
+        ]
+        link_a, link_b = await asyncio.gather(
+            open_tls(alice, server_context, server_side=True),
+            open_tls(bob, client_context, server_side=False),
+        )
+        session_a, session_b = random_session()
+        sender = TlsChannel(0, 1, link=link_a, session=session_a, timeouts=FAST, address="a:1")
+        receiver = TlsChannel(1, 0, link=link_b, session=session_b, timeouts=FAST, address="b:1")
+        await sender.send("r", b"first")
+        assert await receiver.recv("r") == b"first"
+        flip.set()
+        await sender.send("r", b"pay me 100")
+        with pytest.raises(FramingError) as info:
+            await receiver.recv("r")
+        assert info.value.fields["problem"] == "tampered"
+        assert info.value.fields["party"] == 0
+        assert receiver.closed
+        for relay in relays:
+            relay.cancel()
+        await asyncio.gather(*relays, return_exceptions=True)
+        sender._abort()
+        for end in (alice_wire, bob_wire):
+            end.close()
+
+    asyncio.run(scenario())

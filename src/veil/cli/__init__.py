@@ -14,6 +14,7 @@ import pkgutil
 import sys
 
 import typer
+from rich.markup import escape
 
 from veil.cli import exit_codes
 from veil.cli._output import SCHEMA_VERSION, console
@@ -60,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         args.remove("--debug")
     want_json = "--json" in args
     try:
-        app(args=args, standalone_mode=False)
+        # without standalone mode, click returns a command's typer.Exit code instead of raising
+        returned = app(args=args, standalone_mode=False)
     except VeilError as exc:
         if debug:
             console.print_exception()
@@ -88,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
             want_json,
         )
         return exit_codes.ERROR
+    if isinstance(returned, int) and not isinstance(returned, bool) and returned != 0:
+        return returned
     return exit_codes.SUCCESS
 
 
@@ -104,7 +108,7 @@ _USAGE_ERRORS = {
 def _report(error: dict[str, object], want_json: bool) -> None:
     if want_json:
         print(json.dumps({"schema_version": SCHEMA_VERSION, "error": error}))
-    message = f"[bold red]error[/bold red] [{error['code']}]: {error['message']}"
+    message = f"[bold red]error[/bold red] {escape('[' + str(error['code']) + ']')}: {escape(str(error['message']))}"
     if error.get("hint"):
-        message += f"\n  [yellow]hint:[/yellow] {error['hint']}"
+        message += f"\n  [yellow]hint:[/yellow] {escape(str(error['hint']))}"
     console.print(message, highlight=False)

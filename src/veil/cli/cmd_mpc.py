@@ -1,4 +1,8 @@
-"""``veil demo raises`` and ``veil bench mpc``: the MPC runtime with real party processes."""
+"""``veil demo raises`` and ``veil bench mpc``: the MPC runtime with real party processes.
+
+``bench mpc`` also times secure comparisons and a sealed-bid auction
+(:mod:`veil.analytics.apps.bench`); the CLI is the layer that may combine the two.
+"""
 
 from __future__ import annotations
 
@@ -81,9 +85,16 @@ def register(root: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         sum_inputs: Annotated[
             int, typer.Option(help="Inputs shared and summed for sum_1e6_s.")
         ] = 1_000_000,
+        lt_size: Annotated[
+            int, typer.Option(help="32-bit comparisons per batch for lt_per_s (0: skip).")
+        ] = 50_000,
+        auction_bids: Annotated[
+            int, typer.Option(help="Bids of the second-price auction for auction_1000_s.")
+        ] = 1000,
         json_output: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
     ) -> None:
-        """Measure multiplications, inputs, a 10^6-input sum and open latency (processes, TLS)."""
+        """Measure multiplications, inputs, a 10^6-input sum, open latency, 32-bit comparisons and
+        a sealed-bid auction (party processes over TLS)."""
         from veil.mpc.bench import run_bench
 
         if parties < 3:
@@ -94,12 +105,14 @@ def register(root: typer.Typer, groups: dict[str, typer.Typer]) -> None:
                 f"{sum_inputs}",
                 field="size",
             )
+        if lt_size < 0 or (lt_size and auction_bids < 1):
+            raise ConfigError(
+                f"--lt-size must be >= 0 and --auction-bids >= 1; got {lt_size}, {auction_bids}",
+                field="lt_size",
+            )
         with console.status(f"running {parties} party processes over TLS ..."):
             result = run_bench(parties, size, repeats=repeats, sum_inputs=sum_inputs)
-        table = Table(title=f"veil bench mpc: {parties} parties, {size:,} elements")
-        table.add_column("metric")
-        table.add_column("value", justify="right")
-        for key in (
+        keys = [
             "mul_per_s",
             "input_per_s",
             "sum_1e6_s",
@@ -107,7 +120,17 @@ def register(root: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             "bytes_per_mul",
             "theoretical_bytes_per_mul",
             "peak_rss_mb",
-        ):
+        ]
+        if lt_size:
+            from veil.analytics.apps.bench import run_secure_bench
+
+            with console.status("timing 32-bit comparisons and a sealed-bid auction ..."):
+                result.update(run_secure_bench(parties, lt_size, auction_bids, repeats=repeats))
+            keys += ["lt_per_s", "lt_bytes_per_party", "auction_1000_s"]
+        table = Table(title=f"veil bench mpc: {parties} parties, {size:,} elements")
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        for key in keys:
             value = result[key]
             table.add_row(key, f"{value:,.0f}" if value >= 1000 else f"{value:.3g}")
         console.print(table)

@@ -186,33 +186,33 @@ def group_moments(
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Return per-group row counts and per-group sums of rint(clamp(x)/g) (NaN skipped), int64.
 
-    Rows with code −1 are ignored. Chunks of 2**20 rows keep each float64 partial sum exact
-    (the caller's grid ensures ``2**20 · max|v| < 2**53``). Counts are zeros unless
+    Rows with code −1 are ignored. Chunks of ``CHUNK_ROWS`` rows keep each float64 partial sum
+    exact (the caller's grid ensures ``CHUNK_ROWS · max|v| < 2**53``). Counts are zeros unless
     ``counts_needed``; sums are zeros without ``values``.
     """
     counts = np.zeros(n_groups, dtype=np.int64)
     sums = np.zeros(n_groups, dtype=np.int64)
     x = None if values is None else np.ravel(np.asarray(values, dtype=np.float64))
-    step = 1 << 20
     all_valid = bool(codes.size == 0 or int(codes.min()) >= 0)
-    buf = None if x is None else np.empty(min(step, codes.size), dtype=np.float64)
+    if counts_needed:
+        counts += np.bincount(codes if all_valid else codes[codes >= 0], minlength=n_groups)
+    if x is None:
+        return counts, sums
+    step = CHUNK_ROWS  # a cache-sized buffer, reused: no page faults on a fresh array per call
+    buf = np.empty(min(step, codes.size), dtype=np.float64)
     for start in range(0, codes.size, step):
         c = codes[start : start + step]
-        v = None if x is None else x[start : start + step]
+        v = x[start : start + step]
+        w = buf[: v.size]
+        np.clip(v, lo, hi, out=w)
+        w *= inv_g
+        np.rint(w, out=w)
         if not all_valid:
             keep = c >= 0
-            c = c[keep]
-            v = None if v is None else v[keep]
-        if counts_needed:
-            counts += np.bincount(c, minlength=n_groups)
-        if v is not None and buf is not None:
-            w = buf[: v.size]
-            np.clip(v, lo, hi, out=w)
-            w *= inv_g
-            np.rint(w, out=w)
-            part = np.bincount(c, weights=w, minlength=n_groups)
-            if np.isnan(part).any():
-                ok = ~np.isnan(w)
-                part = np.bincount(c[ok], weights=w[ok], minlength=n_groups)
-            sums += part.astype(np.int64)
+            c, w = c[keep], w[keep]
+        part = np.bincount(c, weights=w, minlength=n_groups)
+        if np.isnan(part).any():
+            ok = ~np.isnan(w)
+            part = np.bincount(c[ok], weights=w[ok], minlength=n_groups)
+        sums += part.astype(np.int64)
     return counts, sums

@@ -224,10 +224,15 @@ class ReleaseBase(Mechanism):
         self.max_contributions = max_contributions
         self.unit = unit_for(person, max_contributions)
         self._parts: list[Mechanism] = []
+        #: Sensitivity of each noisy part, in the data's units (derived, never asked for).
+        self.sensitivities: dict[str, Fraction] = {}
 
     @property
     def guarantee(self) -> Guarantee:
-        return sequential(*(m.guarantee for m in self._parts))
+        """The parts' guarantees composed sequentially (or the one set by the subclass)."""
+        if self._parts:
+            return sequential(*(m.guarantee for m in self._parts))
+        return self._guarantee
 
     @property
     def description(self) -> str:
@@ -279,4 +284,8 @@ class GridStatistic(ReleaseBase):
         return K.grid_moments(inp.values, lo, hi, inv_g, center, squares)
 
     def _details(self) -> dict[str, Any]:
-        return {"bounds": [float(self.lower), float(self.upper)], "granularity": self.granularity}
+        return {
+            "bounds": [float(self.lower), float(self.upper)],
+            "granularity": self.granularity,
+            "sensitivities": {k: float(v) for k, v in self.sensitivities.items()},
+        }

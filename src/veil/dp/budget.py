@@ -19,8 +19,6 @@ verifier (Viper) handles — so that these properties can be machine-checked:
 The preconditions and postconditions of each function are stated in its docstring.
 """
 
-from __future__ import annotations
-
 __all__ = [
     "DELTA_UNITS",
     "EPSILON_UNITS",

@@ -18,6 +18,7 @@ floating point is allowed; each function errs on the safe side (more noise, larg
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from fractions import Fraction
 
 import numpy as np
@@ -25,6 +26,7 @@ from scipy import optimize, special
 
 from veil.dp._numbers import ceil_div
 from veil.errors import ConfigError
+from veil.field import is_prime
 
 __all__ = [
     "analytic_gaussian_delta",
@@ -32,6 +34,8 @@ __all__ = [
     "calibrate_discrete_gaussian",
     "discrete_gaussian_delta",
     "round_sigma2_up",
+    "round_sigma2_up_until",
+    "smallest_passing",
     "zcdp_delta",
     "zcdp_epsilon",
 ]
@@ -58,6 +62,38 @@ def _check(epsilon: float, delta: float, sensitivity: float) -> None:
         raise ConfigError(f"sensitivity must be > 0, got {sensitivity!r}", field="sensitivity")
 
 
+def smallest_passing(
+    ok: Callable[[float], bool], lo: float, hi: float, *, grow: float = 2.0, rel: float = 1e-9
+) -> float:
+    """Return (nearly) the smallest x >= lo with ``ok(x)``, for ``ok`` monotone in x.
+
+    ``hi`` is grown by ``grow`` until it passes, then the interval is bisected to a relative
+    width ``rel``. The returned value always passes.
+    """
+    while not ok(hi):
+        lo, hi = hi, hi * grow
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if ok(mid):
+            hi = mid
+        else:
+            lo = mid
+        if hi - lo <= rel * hi:
+            break
+    return hi
+
+
+def round_sigma2_up_until(ok: Callable[[float], bool], sigma2: Fraction) -> Fraction:
+    """Return σ² rounded up by :func:`round_sigma2_up`, raised further until ``ok(σ²)`` holds.
+
+    Guards against float rounding in ``ok`` undercutting the target after rounding.
+    """
+    out = round_sigma2_up(sigma2)
+    while not ok(float(out)):
+        out = round_sigma2_up(out * Fraction(1_000_001, 1_000_000))
+    return out
+
+
 def analytic_gaussian_delta(sigma: float, epsilon: float, sensitivity: float) -> float:
     """Return the exact δ(ε) of continuous Gaussian noise N(0, σ²) for ℓ2 sensitivity Δ.
 
@@ -82,18 +118,12 @@ def analytic_gaussian_sigma(epsilon: float, delta: float, sensitivity: float = 1
     3.73
     """
     _check(epsilon, delta, sensitivity)
-    lo, hi = 1e-6 * sensitivity, sensitivity
-    while analytic_gaussian_delta(hi, epsilon, sensitivity) > delta:
-        hi *= 2
-    for _ in range(200):
-        mid = (lo + hi) / 2
-        if analytic_gaussian_delta(mid, epsilon, sensitivity) > delta:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo <= 1e-12 * hi:
-            break
-    return hi
+    return smallest_passing(
+        lambda sigma: analytic_gaussian_delta(sigma, epsilon, sensitivity) <= delta,
+        1e-6 * sensitivity,
+        sensitivity,
+        rel=1e-12,
+    )
 
 
 def _log_tail_integral(x: float, sigma: float) -> float:
@@ -219,14 +249,23 @@ def zcdp_epsilon(
 
 
 def round_sigma2_up(sigma2: Fraction) -> Fraction:
-    """Return σ'² ≥ σ² of the form ``t·c`` with ``t = ⌊σ⌋ + 1`` (integers).
+    """Return σ'² ≥ σ² of the form ``t·c/D`` with ``t = ⌊σ⌋ + 1``, integer ``c`` and ``D`` prime.
 
-    More noise never weakens a guarantee; this form keeps the discrete Gaussian sampler's
-    acceptance test in 64-bit integers for σ up to about 2**28.
+    More noise never weakens a guarantee. In this form ``t`` divides the numerator, so the discrete
+    Gaussian sampler's acceptance test reduces to integers of about 2**49 (64-bit fast path) for
+    any σ below 2**28; ``D ≈ 2**24/t`` keeps the rounding below a relative 2**-24 or so.
     """
     t = math.isqrt(sigma2.numerator // sigma2.denominator) + 1
-    c = ceil_div(sigma2.numerator, sigma2.denominator * t)
-    return Fraction(t * c)
+    d = _prime_at_most((1 << 24) // t)
+    c = ceil_div(sigma2.numerator * d, sigma2.denominator * t)
+    return Fraction(t * c, d)
+
+
+def _prime_at_most(n: int) -> int:
+    """Return the largest prime <= n, or 1 when n < 2."""
+    while n >= 2 and not is_prime(n):
+        n -= 1
+    return max(n, 1)
 
 
 def calibrate_discrete_gaussian(
@@ -259,27 +298,15 @@ def calibrate_discrete_gaussian(
     if scalar:
         int_sens = math.ceil(l2_sensitivity)
 
-        def ok(sigma: float) -> bool:
-            return discrete_gaussian_delta(sigma * sigma, epsilon, int_sens) <= delta
+        def ok(s2: float) -> bool:
+            return discrete_gaussian_delta(s2, epsilon, int_sens) <= delta
 
     else:
 
-        def ok(sigma: float) -> bool:
-            return zcdp_delta(sens * sens / (2 * sigma * sigma), epsilon) <= delta
+        def ok(s2: float) -> bool:
+            return zcdp_delta(sens * sens / (2 * s2), epsilon) <= delta
 
-    lo, hi = start * 0.5, start
-    while not ok(hi):
-        lo, hi = hi, hi * 1.25
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        if ok(mid):
-            hi = mid
-        else:
-            lo = mid
-        if hi - lo <= 1e-9 * hi:
-            break
-    sigma2 = round_sigma2_up(Fraction(hi * hi))
-    while not ok(math.sqrt(float(sigma2))):  # guard: rounding to floats must not undercut
-        sigma2 = round_sigma2_up(sigma2 * Fraction(1_000_001, 1_000_000))
+    best = smallest_passing(ok, (start * 0.5) ** 2, start * start, grow=1.5)
+    sigma2 = round_sigma2_up_until(ok, Fraction(best))
     rho = float(sens) ** 2 / (2 * float(sigma2))
     return sigma2, rho

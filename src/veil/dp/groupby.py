@@ -133,6 +133,10 @@ class GroupBy(ReleaseBase):
                 self.noise, eps, delta, Fraction(self._l1_rows * max_abs), self.unit, n_dim
             )
         self._parts = [m_ for m_ in (self._count, self._sum) if m_ is not None]
+        if self._count is not None:
+            self.sensitivities["counts_l1"] = Fraction(self._l1_rows)
+        if needs_sum:
+            self.sensitivities["sums_l1"] = self._l1_rows * max_abs * self.granularity
         self.threshold: int | None = None
         if self.keys is None:
             assert self.delta is not None
@@ -232,9 +236,7 @@ class GroupBy(ReleaseBase):
         if self.threshold is not None:
             assert noisy_counts is not None
             keep = noisy_counts >= self.threshold
-        out: dict[str, Any] = {
-            self.by: [k for k, kept in zip(keys, keep.tolist(), strict=True) if kept]
-        }
+        out: dict[str, Any] = {self.by: _key_column(keys)[keep]}
         if "count" in self.aggregates and noisy_counts is not None:
             out["count"] = noisy_counts[keep]
         if noisy_sums is not None:
@@ -251,3 +253,12 @@ class GroupBy(ReleaseBase):
         if self.threshold is not None:
             details["threshold"] = self.threshold
         return Release(pd.DataFrame(out), self.guarantee, self.description, details)
+
+
+def _key_column(keys: list[Any]) -> npt.NDArray[Any]:
+    """Return the keys as an array: int64 when they are all integers, objects otherwise."""
+    if keys and all(isinstance(k, int | np.integer) and not isinstance(k, bool) for k in keys):
+        return np.asarray(keys, dtype=np.int64)
+    out = np.empty(len(keys), dtype=object)
+    out[:] = keys
+    return out

@@ -32,6 +32,7 @@ Budget(dataset='survey', epsilon=Fraction(1, 1), delta=Fraction(0, 1), ...)
 from __future__ import annotations
 
 import sqlite3
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -183,6 +184,7 @@ class Ledger:
                 raise ConfigError(
                     f"the ledger's directory {str(parent)!r} does not exist", path=self.path
                 )
+        self._lock = threading.RLock()  # one connection, shared by this object's threads
         self._con = sqlite3.connect(
             self.path, timeout=timeout_seconds, isolation_level=None, check_same_thread=False
         )
@@ -208,16 +210,21 @@ class Ledger:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        with self._lock:
+            return self._con.execute(sql, params).fetchall()
+
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """Run a block in a ``BEGIN IMMEDIATE`` transaction: committed on success, rolled back on error."""
-        self._con.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._con
-        except BaseException:
-            self._con.execute("ROLLBACK")
-            raise
-        self._con.execute("COMMIT")
+        with self._lock:
+            self._con.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._con
+            except BaseException:
+                self._con.execute("ROLLBACK")
+                raise
+            self._con.execute("COMMIT")
 
     # ----- budgets ---------------------------------------------------------------------------
 
@@ -277,13 +284,14 @@ class Ledger:
         ConfigError
             If the dataset has no budget (the message lists the ones that do).
         """
-        row = self._con.execute(
+        rows = self._read(
             "SELECT epsilon_budget, delta_budget, epsilon_spent, delta_spent, unit "
             "FROM budgets WHERE dataset = ?",
             (dataset,),
-        ).fetchone()
+        )
+        row = rows[0] if rows else None
         if row is None:
-            known = [r[0] for r in self._con.execute("SELECT dataset FROM budgets ORDER BY 1")]
+            known = self.datasets()
             raise ConfigError(
                 f"dataset {dataset!r} has no budget in {self.path}; budgets exist for {known}",
                 hint="create one first (Ledger.create_budget or `veil dp budget --epsilon ...`)",
@@ -301,7 +309,7 @@ class Ledger:
 
     def datasets(self) -> list[str]:
         """Return the names of the datasets with a budget."""
-        return [r[0] for r in self._con.execute("SELECT dataset FROM budgets ORDER BY 1")]
+        return [r[0] for r in self._read("SELECT dataset FROM budgets ORDER BY 1")]
 
     # ----- charging --------------------------------------------------------------------------
 
@@ -395,11 +403,11 @@ class Ledger:
 
     def history(self, dataset: str) -> list[ChargeRecord]:
         """Return every charge made to ``dataset``, oldest first."""
-        rows = self._con.execute(
+        rows = self._read(
             "SELECT id, dataset, epsilon, delta, mechanism, status, charged_at, finished_at, note "
             "FROM charges WHERE dataset = ? ORDER BY id",
             (dataset,),
-        ).fetchall()
+        )
         return [
             ChargeRecord(
                 r[0],

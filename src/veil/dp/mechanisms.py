@@ -52,15 +52,18 @@ _MAX_GRID_VALUE = float(1 << 62)
 class Mechanism(ABC):
     """A randomized algorithm with a stated differential-privacy guarantee.
 
-    Subclasses check every parameter in ``__init__``; ``guarantee`` and ``description`` never touch
-    data; ``release`` returns a :class:`~veil.dp.guarantee.Release` holding the noisy value and
-    the guarantee it was produced under.
+    Subclasses check every parameter in ``__init__`` and set ``_guarantee`` there; ``guarantee``
+    and ``description`` never touch data; ``release`` returns a
+    :class:`~veil.dp.guarantee.Release` holding the noisy value and the guarantee it was
+    produced under.
     """
 
+    _guarantee: Guarantee
+
     @property
-    @abstractmethod
     def guarantee(self) -> Guarantee:
-        """What one release costs, known before any data is seen."""
+        """What one release costs, known before any data is seen (set by the constructor)."""
+        return self._guarantee
 
     @property
     @abstractmethod
@@ -99,10 +102,6 @@ class Composed(Mechanism):
         if not self.mechanisms:
             raise ConfigError("compose() needs at least one mechanism")
         self._guarantee = sequential(*(m.guarantee for m in self.mechanisms))
-
-    @property
-    def guarantee(self) -> Guarantee:
-        return self._guarantee
 
     @property
     def description(self) -> str:
@@ -285,10 +284,6 @@ class LaplaceMechanism(_Additive):
         self._guarantee = Guarantee(self.epsilon, Fraction(0), None, self.unit)
 
     @property
-    def guarantee(self) -> Guarantee:
-        return self._guarantee
-
-    @property
     def description(self) -> str:
         return f"discrete Laplace, scale {float(self.scale):.6g}" + _grid_text(self.granularity)
 
@@ -354,10 +349,6 @@ class GaussianMechanism(_Additive):
         )
         self.rho = fraction_at_least(rho)
         self._guarantee = Guarantee(self.epsilon, self.delta, self.rho, self.unit)
-
-    @property
-    def guarantee(self) -> Guarantee:
-        return self._guarantee
 
     @property
     def sigma(self) -> float:

@@ -159,10 +159,6 @@ class RandomizedResponse(Mechanism):
         self._guarantee = Guarantee(loss, Fraction(0), None, _LOCAL)
 
     @property
-    def guarantee(self) -> Guarantee:
-        return self._guarantee
-
-    @property
     def description(self) -> str:
         if self.epsilon is None:
             return "randomized response (two fair coins)"
@@ -228,10 +224,6 @@ class KaryRandomizedResponse(Mechanism):
         self.p_true, self.p_other = e / (e + k - 1), 1 / (e + k - 1)
         self._index = {c: i for i, c in enumerate(self.categories)}
         self._guarantee = Guarantee(self.epsilon, Fraction(0), None, _LOCAL)
-
-    @property
-    def guarantee(self) -> Guarantee:
-        return self._guarantee
 
     @property
     def description(self) -> str:

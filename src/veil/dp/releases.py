@@ -93,6 +93,7 @@ class Count(ReleaseBase):
             self.noise, self.epsilon, self.delta, Fraction(self.max_contributions), self.unit
         )
         self._parts = [self._mech]
+        self.sensitivities = {"count": Fraction(self.max_contributions)}
 
     def _exact(self, data: Any, rng: Csprng) -> int:
         if isinstance(data, range):
@@ -150,6 +151,7 @@ class Sum(GridStatistic):
         self.sensitivity = grid_sens * self.granularity
         self._mech = noise_for(self.noise, self.epsilon, self.delta, grid_sens, self.unit)
         self._parts = [self._mech]
+        self.sensitivities = {"sum": self.sensitivity}
 
     def _exact(self, data: Any, rng: Csprng) -> int:
         return self._moments(data, rng, 0, False).s1
@@ -188,6 +190,8 @@ class Mean(GridStatistic):
         self._count = noise_for(self.noise, eps, delta, Fraction(k), self.unit)
         self._sum = noise_for(self.noise, eps, delta, Fraction(k * self._half), self.unit)
         self._parts = [self._count, self._sum]
+        g = self.granularity
+        self.sensitivities = {"count": Fraction(k), "centred_sum": k * self._half * g}
 
     def _finish(
         self, n: npt.NDArray[np.int64], s: npt.NDArray[np.int64]
@@ -232,6 +236,12 @@ class Variance(GridStatistic):
         self._s1 = noise_for(self.noise, eps, delta, Fraction(k * h), self.unit)
         self._s2 = noise_for(self.noise, eps, delta, Fraction(k * h * h), self.unit)
         self._parts = [self._count, self._s1, self._s2]
+        g = self.granularity
+        self.sensitivities = {
+            "count": Fraction(k),
+            "centred_sum": k * h * g,
+            "centred_sum_of_squares": k * h * h * g * g,
+        }
 
     def _finish(self, n: Any, s1: Any, s2: Any) -> npt.NDArray[np.float64]:
         g2 = float(self.granularity) ** 2
@@ -321,6 +331,7 @@ class Histogram(ReleaseBase):
             self.bins,
         )
         self._parts = [self._mech]
+        self.sensitivities = {"counts_l1": Fraction(self.max_contributions)}
 
     def _exact(self, data: Any, rng: Csprng) -> npt.NDArray[np.int64]:
         inp = self._input(data, rng)
@@ -411,11 +422,13 @@ class Quantiles(ReleaseBase):
             )
         self.candidates = np.linspace(float(self.lower), float(self.upper), candidates)
         self._eps_each = self.epsilon / len(self.quantiles)
+        self.sensitivities = {
+            f"score_{float(q):g}": Fraction(
+                self.max_contributions * max(q.numerator, q.denominator - q.numerator)
+            )
+            for q in self.quantiles
+        }
         self._guarantee = Guarantee(self.epsilon, Fraction(0), None, self.unit)
-
-    @property
-    def guarantee(self) -> Guarantee:
-        return self._guarantee
 
     @property
     def description(self) -> str:

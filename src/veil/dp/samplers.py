@@ -30,8 +30,9 @@ the operating system for the call, so forked processes never share a stream. Pas
 
 from __future__ import annotations
 
-from fractions import Fraction
+from collections.abc import Callable
 from math import isqrt
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -55,12 +56,77 @@ _TWO64 = 1 << 64
 _INT64_MAX = (1 << 63) - 1
 # Squares of magnitudes below this fit in an int64.
 _SQRT_INT64 = 3_037_000_499
+# Batches up to this size over-propose to save rounds; larger ones propose exactly what is missing.
+_SMALL_BATCH = 4096
 # The largest scale numerator or proposal width handled on the 64-bit path.
 _MAX_WIDTH = 1 << 62
 
 
-def _source(rng: Csprng | None) -> Csprng:
-    return rng if rng is not None else Csprng()
+class RandomSource(Protocol):
+    """What the samplers need from a CSPRNG (``veil.field.Csprng`` provides it)."""
+
+    def random_bytes(self, n_bytes: int) -> bytes: ...
+
+    def uint64(self, count: int) -> npt.NDArray[np.uint64]: ...
+
+    def below(self, bound: int, count: int) -> npt.NDArray[np.uint64]: ...
+
+
+class WordStream:
+    """Serve CSPRNG words from a buffer refilled in blocks, for the samplers' many small draws.
+
+    The rejection loops draw a few words at a time dozens of times per call; asking the cipher for
+    one block of at least 4096 words and slicing it removes the per-draw overhead. Every word is
+    still a fresh CSPRNG word, used once; whatever is left when the stream is dropped is discarded.
+    """
+
+    __slots__ = ("_buf", "_pos", "_rng")
+
+    def __init__(self, rng: RandomSource) -> None:
+        self._rng = rng
+        self._buf = np.empty(0, dtype=np.uint64)
+        self._pos = 0
+
+    def random_bytes(self, n_bytes: int) -> bytes:
+        """Return ``n_bytes`` fresh bytes straight from the CSPRNG."""
+        return self._rng.random_bytes(n_bytes)
+
+    def uint64(self, count: int) -> npt.NDArray[np.uint64]:
+        """Return ``count`` uniform words (a view of the buffer: do not modify it in place)."""
+        if self._pos + count > self._buf.size:
+            self._buf = self._rng.uint64(max(count, 4096))
+            self._pos = 0
+        out = self._buf[self._pos : self._pos + count]
+        self._pos += count
+        return out
+
+    def below(self, bound: int, count: int) -> npt.NDArray[np.uint64]:
+        """Return ``count`` uniform integers in ``[0, bound)`` by masking and rejection."""
+        if bound == 1:
+            return np.zeros(count, dtype=np.uint64)
+        if bound == _TWO64:
+            return self.uint64(count).copy()
+        bits = (bound - 1).bit_length()
+        mask = np.uint64((1 << bits) - 1)
+        out = self.uint64(count) & mask
+        if bound == 1 << bits:
+            return out
+        limit = np.uint64(bound)
+        bad = np.flatnonzero(out >= limit)
+        while bad.size:  # each round keeps at least half of the remaining draws in expectation
+            redo = self.uint64(bad.size) & mask
+            out[bad] = redo
+            bad = bad[redo >= limit]
+        return out
+
+
+def _source(rng: Csprng | None) -> WordStream:
+    return WordStream(rng if rng is not None else Csprng())
+
+
+def stream(rng: RandomSource) -> WordStream:
+    """Return ``rng`` wrapped in a :class:`WordStream` (unchanged if it already is one)."""
+    return rng if isinstance(rng, WordStream) else WordStream(rng)
 
 
 def _count(size: int) -> int:
@@ -69,7 +135,7 @@ def _count(size: int) -> int:
     return int(size)
 
 
-def _below_int(rng: Csprng, bound: int) -> int:
+def _below_int(rng: RandomSource, bound: int) -> int:
     """Return one uniform integer in ``[0, bound)`` for any ``bound >= 1`` (rejection sampling)."""
     bits = (bound - 1).bit_length()
     if bits == 0:
@@ -86,7 +152,7 @@ def uniform_below(bound: int, size: int, *, rng: Csprng | None = None) -> npt.ND
     """Return ``size`` independent uniform integers in ``[0, bound)``, ``1 <= bound <= 2**64``."""
     if not 1 <= bound <= _TWO64:
         raise ConfigError(f"bound must be in [1, 2**64], got {bound}", field="bound")
-    return _source(rng).below(bound, _count(size))
+    return _source(rng).below(bound, _count(size)).copy()
 
 
 def bernoulli(p: object, size: int = 1, *, rng: Csprng | None = None) -> BoolArray:
@@ -107,7 +173,7 @@ def bernoulli(p: object, size: int = 1, *, rng: Csprng | None = None) -> BoolArr
 # ----- Bernoulli(exp(-gamma)) ------------------------------------------------------------------
 
 
-def _bern_exp_fraction(rng: Csprng, num: npt.NDArray[np.uint64], den: int) -> BoolArray:
+def _bern_exp_fraction(rng: RandomSource, num: npt.NDArray[np.uint64], den: int) -> BoolArray:
     """Return one Bernoulli(exp(−num[i]/den)) draw per lane, for ``0 <= num[i] <= den``.
 
     [CKS20] Algorithm 1: draw A_k ~ Bernoulli(γ/k) for k = 1, 2, … until one is 0; the answer is
@@ -132,13 +198,13 @@ def _bern_exp_fraction(rng: Csprng, num: npt.NDArray[np.uint64], den: int) -> Bo
     return out
 
 
-def _bern_exp_fraction_scalar(rng: Csprng, num: int, den: int, k: int = 1) -> bool:
+def _bern_exp_fraction_scalar(rng: RandomSource, num: int, den: int, k: int = 1) -> bool:
     while _below_int(rng, den * k) < num:
         k += 1
     return k % 2 == 1
 
 
-def _bern_exp_one(rng: Csprng, count: int) -> BoolArray:
+def _bern_exp_one(rng: RandomSource, count: int) -> BoolArray:
     """Return ``count`` Bernoulli(exp(−1)) draws: Algorithm 1 with γ = 1 (A_k is ``U_k == 0``)."""
     out = np.zeros(count, dtype=bool)
     lanes = np.arange(count)
@@ -152,7 +218,7 @@ def _bern_exp_one(rng: Csprng, count: int) -> BoolArray:
 
 
 def _bern_exp_lanes(
-    rng: Csprng, num: npt.NDArray[np.int64] | npt.NDArray[np.object_], den: int
+    rng: RandomSource, num: npt.NDArray[np.int64] | npt.NDArray[np.object_], den: int
 ) -> BoolArray:
     """Return one Bernoulli(exp(−num[i]/den)) draw per lane for integers ``num[i] >= 0``, ``den >= 1``.
 
@@ -161,6 +227,7 @@ def _bern_exp_lanes(
     ([CKS20] Algorithm 1, case γ > 1). Lanes stop at their first failure, so the number of rounds
     is small even when some m is huge.
     """
+    rng = stream(rng)
     n = num.shape[0]
     whole = num // den
     rest = num - whole * den
@@ -212,26 +279,65 @@ def _int_array(value: int, count: int) -> npt.NDArray[np.int64] | npt.NDArray[np
 # ----- geometric and discrete Laplace ----------------------------------------------------------
 
 
-def _geometric_ts(rng: Csprng, t: int, s: int, count: int) -> IntArray:
+def _fill(
+    count: int,
+    propose: Callable[[int], tuple[npt.NDArray[Any], BoolArray]],
+    dtype: type[np.generic],
+    factor: float = 1.2,
+) -> npt.NDArray[Any]:
+    """Return ``count`` accepted values of a rejection sampler, proposing in over-sized batches.
+
+    ``propose(m)`` returns m independent candidates and their acceptance flags. Accepted
+    candidates are independent draws from the target, so keeping the first ones in index order
+    is exact. Proposing a little more than what is missing (``factor``, about the inverse of the
+    acceptance rate, plus 16) finishes in one or two rounds without wasting many draws.
+    """
+    out = np.empty(count, dtype=dtype)
+    filled = 0
+    while filled < count:
+        need = count - filled
+        # small batches: over-propose (round trips dominate); large ones: no waste
+        values, ok = propose(int(factor * need) + 16 if need <= _SMALL_BATCH else need)
+        got = values[ok][:need]
+        out[filled : filled + got.size] = got
+        filled += got.size
+    return out
+
+
+def _geometric_one(rng: RandomSource, count: int) -> IntArray:
+    """Return ``count`` draws of V with P[V ≥ v] = exp(−v): Bernoulli(exp(−1)) successes before
+    the first failure, tossed ``c`` per lane at a time (all ``c`` succeed with probability e^−c):
+    few coins per lane for large batches, more per round (fewer rounds) for small ones.
+    """
+    per_lane = 1 if count > _SMALL_BATCH else 6
+    v = np.zeros(count, dtype=np.int64)
+    lanes = np.arange(count)
+    while lanes.size:
+        coins = _bern_exp_one(rng, lanes.size * per_lane).reshape(lanes.size, per_lane)
+        failed = ~coins
+        stopped = failed.any(axis=1)
+        v[lanes[stopped]] += failed[stopped].argmax(axis=1)
+        v[lanes[~stopped]] += per_lane
+        lanes = lanes[~stopped]
+    return v
+
+
+def _geometric_ts(rng: RandomSource, t: int, s: int, count: int) -> IntArray:
     """Return ``count`` draws with P[Y = k] ∝ exp(−k·s/t), k ≥ 0 (the scale is t/s).
 
     U is uniform on {0, …, t−1} accepted with probability exp(−U/t), V ~ Geometric(exp(−1));
     X = U + t·V has P[X = x] ∝ exp(−x/t), and Y = ⌊X/s⌋ has P[Y ≥ y] = exp(−y·s/t).
     """
-    u = np.zeros(count, dtype=np.uint64)
     if t > 1:
-        todo = np.arange(count)
-        while todo.size:
-            cand = rng.below(t, todo.size)
-            ok = _bern_exp_fraction(rng, cand, t)
-            u[todo[ok]] = cand[ok]
-            todo = todo[~ok]
-    v = np.zeros(count, dtype=np.int64)
-    lanes = np.arange(count)
-    while lanes.size:
-        ok = _bern_exp_one(rng, lanes.size)
-        lanes = lanes[ok]
-        v[lanes] += 1
+
+        def propose_u(m: int) -> tuple[npt.NDArray[np.uint64], BoolArray]:
+            cand = rng.below(t, m)
+            return cand, _bern_exp_fraction(rng, cand, t)
+
+        u = _fill(count, propose_u, np.uint64, factor=1.7)
+    else:
+        u = np.zeros(count, dtype=np.uint64)
+    v = _geometric_one(rng, count)
     v_max = int(v.max()) if count else 0
     if t * v_max + t <= _INT64_MAX:
         x = u.astype(np.int64) + np.int64(t) * v
@@ -274,15 +380,14 @@ def geometric(scale: object, size: int = 1, *, rng: Csprng | None = None) -> Int
     return _geometric_ts(_source(rng), t, s, _count(size))
 
 
-def _discrete_laplace_ts(rng: Csprng, t: int, s: int, count: int) -> IntArray:
-    out = np.zeros(count, dtype=np.int64)
-    todo = np.arange(count)
-    while todo.size:
-        y = _geometric_ts(rng, t, s, todo.size)
-        negative = rng.below(2, todo.size) == 1
+def _discrete_laplace_ts(rng: RandomSource, t: int, s: int, count: int) -> IntArray:
+    def propose(m: int) -> tuple[IntArray, BoolArray]:
+        y = _geometric_ts(rng, t, s, m)
+        negative = rng.below(2, m) == 1
         keep = ~(negative & (y == 0))  # [CKS20] Alg. 2 step 7: −0 is rejected so 0 is not doubled
-        out[todo[keep]] = np.where(negative[keep], -y[keep], y[keep])
-        todo = todo[~keep]
+        return np.where(negative, -y, y), keep
+
+    out: IntArray = _fill(count, propose, np.int64)
     return out
 
 
@@ -351,15 +456,14 @@ def discrete_gaussian(sigma2: object, size: int = 1, *, rng: Csprng | None = Non
             f"sigma2 {s2} is too large for 64-bit output", field="sigma2", hint="use a coarser grid"
         )
     # gamma = (|Y| - sigma^2/t)^2 / (2 sigma^2) = (|Y|*b*t - a)^2 / (2*a*b*t^2); when t divides a
-    # (mechanisms choose sigma^2 = t*c so it does) this reduces to (|Y|*b - a/t)^2 / (2*a*b).
+    # (mechanisms round sigma^2 to t*c/D so it does) this reduces to (|Y|*b - a/t)^2 / (2*a*b).
     if a % t == 0:
         mult, offset, den = b, a // t, 2 * a * b
     else:
         mult, offset, den = b * t, a, 2 * a * b * t * t
-    out = np.zeros(count, dtype=np.int64)
-    todo = np.arange(count)
-    while todo.size:
-        y = _discrete_laplace_ts(source, t, 1, todo.size)
+
+    def propose(m: int) -> tuple[IntArray, BoolArray]:
+        y = _discrete_laplace_ts(source, t, 1, m)
         mag = np.abs(y)
         num: npt.NDArray[np.int64] | npt.NDArray[np.object_]
         if int(mag.max()) * mult + offset < _SQRT_INT64:
@@ -368,16 +472,7 @@ def discrete_gaussian(sigma2: object, size: int = 1, *, rng: Csprng | None = Non
         else:
             dev_obj = mag.astype(object) * mult - offset
             num = dev_obj * dev_obj
-        ok = _bern_exp_lanes(source, num, den)
-        out[todo[ok]] = y[ok]
-        todo = todo[~ok]
+        return y, _bern_exp_lanes(source, num, den)
+
+    out: IntArray = _fill(count, propose, np.int64, factor=1.5)
     return out
-
-
-def _sigma2_for_sampling(sigma2: Fraction) -> Fraction:
-    """Round σ² up to ``t·c`` with ``t = ⌊σ⌋ + 1`` and integer ``c``: same guarantee or better,
-    and the sampler's acceptance test then stays within 64-bit integers."""
-    t = isqrt(sigma2.numerator // sigma2.denominator) + 1
-    c = -((-sigma2.numerator) // (sigma2.denominator * t))
-    rounded = Fraction(t * c)
-    return rounded if rounded >= sigma2 else sigma2

@@ -65,9 +65,10 @@ def _exact_gaps(scores: Any, coefficient: Fraction) -> tuple[npt.NDArray[Any], i
 
 
 def _first_accepted(
-    rng: Csprng, gaps: npt.NDArray[Any], den: int, lanes: int
+    rng: samplers.RandomSource, gaps: npt.NDArray[Any], den: int, lanes: int
 ) -> npt.NDArray[np.int64]:
     """Return ``lanes`` independent draws of r with P[r] ∝ exp(−gaps[r]/den) (rejection sampling)."""
+    rng = samplers.stream(rng)
     k = gaps.shape[0]
     out = np.full(lanes, -1, dtype=np.int64)
     todo = np.arange(lanes)
@@ -141,10 +142,6 @@ class ExponentialMechanism(Mechanism):
         self._guarantee = Guarantee(self.epsilon, Fraction(0), None, self.unit)
 
     @property
-    def guarantee(self) -> Guarantee:
-        return self._guarantee
-
-    @property
     def description(self) -> str:
         return f"exponential mechanism over {len(self.candidates)} candidates"
 
@@ -198,10 +195,6 @@ class ReportNoisyMax(Mechanism):
         self._guarantee = Guarantee(self.epsilon, Fraction(0), None, self.unit)
 
     @property
-    def guarantee(self) -> Guarantee:
-        return self._guarantee
-
-    @property
     def description(self) -> str:
         return "report noisy max (exponential noise, permute-and-flip)"
 
@@ -210,7 +203,7 @@ class ReportNoisyMax(Mechanism):
     ) -> npt.NDArray[np.int64]:
         """Return ``size`` independent reports (indices); each costs the guarantee."""
         gaps, den = _exact_gaps(scores, self._coefficient)
-        source = rng or Csprng()
+        source = samplers.stream(rng or Csprng())
         k = gaps.shape[0]
         out = np.empty(size, dtype=np.int64)
         for start in range(0, size, max(1, 1_000_000 // k)):
@@ -227,7 +220,7 @@ class ReportNoisyMax(Mechanism):
         return Release(index, self.guarantee, self.description, {})
 
 
-def _random_permutations(rng: Csprng, rows: int, k: int) -> npt.NDArray[np.int64]:
+def _random_permutations(rng: samplers.RandomSource, rows: int, k: int) -> npt.NDArray[np.int64]:
     """Return ``rows`` independent uniform permutations of ``range(k)``, shape ``(rows, k)``.
 
     Sorting uniform 64-bit keys gives a uniform permutation when the keys are distinct; rows with
@@ -318,10 +311,6 @@ class AboveThreshold(Mechanism):
         factor = 1 if monotonic else 2
         self.query_scale = simplify_scale_up(factor * max_above * grid_sens / half)
         self._guarantee = Guarantee(self.epsilon, Fraction(0), None, self.unit)
-
-    @property
-    def guarantee(self) -> Guarantee:
-        return self._guarantee
 
     @property
     def description(self) -> str:

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from veil.field import Field, FieldArray
 
-__all__ = ["KEY_BYTES", "derive", "new_key"]
+__all__ = ["KEY_BYTES", "derive", "derive_key", "new_key"]
 
 #: Length of a pairwise key in bytes (AES-256).
 KEY_BYTES = 32
@@ -69,3 +69,14 @@ def derive(field: Field, key: bytes, label: int, purpose: int, count: int) -> Fi
         out[bad] = redo
         bad = bad[redo >= bound]
     return out
+
+
+def derive_key(key: bytes, label: int, purpose: int) -> bytes:
+    """Return a fresh 32-byte key determined by ``(key, label, purpose)``, for a seeded CSPRNG.
+
+    The same counter-block layout as :func:`derive`; callers use purposes of their own so that the
+    two never share a keystream block.
+    """
+    block = struct.pack(">QII", label, purpose, 0)
+    encryptor = Cipher(algorithms.AES(key), modes.CTR(block)).encryptor()
+    return encryptor.update(bytes(KEY_BYTES))

@@ -33,6 +33,7 @@ from veil.mpc.array import SecretArray, as_field_array
 from veil.mpc.protocols import SUITES, ProtocolSuite
 from veil.mpc.protocols import active as _active  # noqa: F401  (registers "active")
 from veil.mpc.protocols import passive as _passive  # noqa: F401  (registers "passive")
+from veil.mpc.types import SecretType
 from veil.net.broadcast import SigningKeys
 from veil.net.channels import Channel, Timeouts
 
@@ -218,25 +219,44 @@ class Runtime:
 
     # ----- the secure operations --------------------------------------------------------------
 
-    async def input(self, values: object, *, sender: int) -> SecretArray:
-        """Share ``sender``'s integer array among all parties; every party calls this.
+    async def input(
+        self, values: object, *, sender: int, dtype: SecretType | None = None
+    ) -> SecretArray:
+        """Share ``sender``'s array among all parties; every party calls this.
 
         Parameters
         ----------
-        values : array_like of int, or None
-            The sender's values (any shape; negative integers allowed, reduced modulo ``p``); every
-            other party passes ``None``.
+        values : array_like, or None
+            The sender's values (any shape); every other party passes ``None``. Without a
+            ``dtype``, integers (negative ones allowed, reduced modulo ``p``).
         sender : int
             The party whose values are shared.
+        dtype : SecretType, optional
+            The secure type (``SecInt(bits)``, ``SecFxp(...)``, ``secbool``), the same at every
+            party. The sender encodes its values and refuses any outside the type's range before
+            anything is sent.
 
         Returns
         -------
         SecretArray
-            The shared values, with the sender's shape (the shape is public).
+            The shared values, with the sender's shape (the shape is public) and ``dtype``.
+
+        Raises
+        ------
+        EncodingError
+            At the sender, if a value is out of range: the message names its flat position.
         """
         self._check_party(sender, "sender")
+        if dtype is not None and not isinstance(dtype, SecretType):
+            raise ConfigError(
+                f"dtype must be a secure type such as SecInt(32) or SecFxp(), got {dtype!r}",
+                field="dtype",
+            )
         if self.party_id == sender:
-            array = as_field_array(self.field, values, "values")
+            if dtype is not None:
+                array = dtype.encode(self.field, values)
+            else:
+                array = as_field_array(self.field, values, "values")
         elif values is not None:
             raise ConfigError(
                 f"party {self.party_id} passed values to input(sender={sender}); only the sender "
@@ -247,18 +267,35 @@ class Runtime:
         else:
             array = None
         share = await self.protocols.input(array, sender)
-        return SecretArray._make(self, share, share.shape)
+        return SecretArray._make(self, share, share.shape, dtype)
 
-    async def input_all(self, values: object) -> list[SecretArray]:
+    async def input_all(
+        self, values: object, *, dtype: SecretType | None = None
+    ) -> list[SecretArray]:
         """Share one array from every party at once (one round); returns them by party number."""
         return list(
             await asyncio.gather(
                 *(
-                    self.input(values if i == self.party_id else None, sender=i)
+                    self.input(values if i == self.party_id else None, sender=i, dtype=dtype)
                     for i in range(self.n_parties)
                 )
             )
         )
+
+    def constant(self, values: object, *, dtype: SecretType | None = None) -> SecretArray:
+        """Return public ``values`` as a SecretArray (every party passes the same values).
+
+        Each party's share is the encoded value itself, a degree-0 sharing: nothing is hidden and
+        nothing is sent. Useful to start a computation that mixes public and secret data.
+        """
+        array = (
+            dtype.encode(self.field, values)
+            if dtype is not None
+            else as_field_array(self.field, values, "values")
+        )
+        # through the suite, so that suites whose shares carry more (active tags) add it
+        share = self.protocols.apply(lambda public: public, [array], [False])
+        return SecretArray._make(self, share, array.shape, dtype)
 
     def random(self, shape: int | tuple[int, ...]) -> SecretArray:
         """Return uniformly random field elements that no party knows (pseudo-random sharing)."""

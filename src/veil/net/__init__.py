@@ -1,10 +1,11 @@
 """veil.net: moving bytes between parties — authenticated frames over TLS 1.3 or in memory.
 
-Layers, bottom up: :mod:`~veil.net.framing` (sans-I/O frames with a MAC, sequence numbers and round
-tags), :mod:`~veil.net.handshake` (per-connection keys), :mod:`~veil.net.channels` (the
-:class:`Channel` interface, deadlines, the in-memory transport), :mod:`~veil.net.tls` (TLS 1.3 with
-mutual authentication and pinned certificates) and :mod:`~veil.net.federation` (who the parties
-are). See ``docs/network.md``.
+Layers, bottom up: :mod:`~veil.net.codec` (the pure, verified frame codec),
+:mod:`~veil.net.framing` (sans-I/O encoder and decoder: MAC, sequence numbers, round tags),
+:mod:`~veil.net.handshake` (per-connection keys), :mod:`~veil.net.channels` (the :class:`Channel`
+interface, deadlines, the in-memory transport), :mod:`~veil.net.tls_channel` and
+:mod:`~veil.net.tls` (TLS 1.3 with mutual authentication and pinned certificates) and
+:mod:`~veil.net.federation` (who the parties are). See ``docs/network.md``.
 """
 
 from veil.net.channels import (

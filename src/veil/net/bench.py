@@ -22,7 +22,7 @@ from typing import Any
 from veil.errors import NetworkError
 from veil.net.channels import Channel, Timeouts, memory_pair
 from veil.net.federation import Federation, create_federation
-from veil.net.tls import TlsChannel, _contexts, connect_mesh
+from veil.net.tls import TlsChannel, connect_mesh, ssl_contexts
 
 __all__ = ["run_net_bench"]
 
@@ -97,7 +97,7 @@ async def _raw_serve(federation_path: str) -> None:
     federation = Federation.load(federation_path)
     me = federation.party(1)
     assert me.key is not None
-    server_context, _ = _contexts(federation, me, me.key)
+    server_context, _ = ssl_contexts(federation, me, me.key)
     finished = asyncio.Event()
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -137,7 +137,7 @@ async def _raw_drive(
     """Party 0 of the baseline: the same measurements over plain asyncio TLS streams."""
     me, peer = federation.party(0), federation.party(1)
     assert me.key is not None
-    _, client_context = _contexts(federation, me, me.key)
+    _, client_context = ssl_contexts(federation, me, me.key)
     deadline = time.monotonic() + 60
     while True:
         try:

@@ -150,9 +150,9 @@ class FramedChannel(Channel):
 
     Holds everything transport-independent: framing, sequence numbers, tag checks, deadlines and
     the broken state. A transport supplies the hooks ``_write`` (hand over a frame's buffers),
-    ``_congested`` / ``_drain`` (back-pressure), ``_wait_for_data`` (wait until the decoder may have more bytes or the
-    stream ended), ``_end_error`` (the error for a stream that ended without a close frame) and
-    ``_abort`` / ``_shutdown`` (drop / gracefully close the connection).
+    ``_congested`` / ``_drain`` (back-pressure), ``_wait_for_data`` (wait until the decoder may
+    have more bytes or the stream ended), ``_end_error`` (the error for a stream that ended
+    without a close frame) and ``_abort`` / ``_shutdown`` (drop / close the connection).
 
     Parameters
     ----------
@@ -214,8 +214,11 @@ class FramedChannel(Channel):
         """Wait until the transport is no longer congested; raise if the connection is lost."""
 
     @abc.abstractmethod
-    async def _wait_for_data(self) -> None:
-        """Return once the decoder may have new bytes or the stream ended."""
+    async def _wait_for_data(self, deadline: float | None) -> None:
+        """Return once the decoder may have new bytes or the stream ended.
+
+        Raises :class:`TimeoutError` at loop time ``deadline`` (``None``: never).
+        """
 
     @abc.abstractmethod
     def _end_error(self, tag: str) -> NetworkError:
@@ -305,11 +308,18 @@ class FramedChannel(Channel):
             if ready is not None:
                 return self._accept(ready, tag)
         limit = self.timeouts.recv_seconds if timeout_seconds is None else timeout_seconds
+        deadline = _deadline(limit)
         try:
-            async with asyncio.timeout_at(_deadline(limit)):
-                async with self._recv_lock:
-                    self._check_open(f"receive {tag!r}")
-                    frame = await self._next_frame(tag)
+            if self._recv_lock.locked():  # another recv is waiting on this channel: queue up
+                async with asyncio.timeout_at(deadline):
+                    await self._recv_lock.acquire()
+            else:
+                await self._recv_lock.acquire()  # free: returns at once
+            try:
+                self._check_open(f"receive {tag!r}")
+                frame = await self._next_frame(tag, deadline)
+            finally:
+                self._recv_lock.release()
         except NetworkError as exc:
             self._break(f"receiving {tag!r} failed: {exc.message}")
             raise
@@ -349,7 +359,7 @@ class FramedChannel(Channel):
             )
         return memoryview(frame.payload)
 
-    async def _next_frame(self, tag: str) -> Frame:
+    async def _next_frame(self, tag: str, deadline: float | None) -> Frame:
         while True:
             frame = self._decoder.next_frame()
             if frame is not None:
@@ -363,7 +373,7 @@ class FramedChannel(Channel):
                     party=self.peer,
                     step=tag,
                 )
-            await self._wait_for_data()
+            await self._wait_for_data(deadline)
 
     async def aclose(self) -> None:
         if self._closed:
@@ -444,8 +454,9 @@ class MemoryChannel(FramedChannel):
     def _write(self, parts: list[bytes | memoryview]) -> None:
         self._outbox.put_nowait(b"".join(parts))  # a copy: the sender may reuse its buffer
 
-    async def _wait_for_data(self) -> None:
-        item = await self._inbox.get()
+    async def _wait_for_data(self, deadline: float | None) -> None:
+        async with asyncio.timeout_at(deadline):
+            item = await self._inbox.get()
         if item is _EOF:
             self._decoder.receive_eof()
         elif isinstance(item, bytes | bytearray | memoryview):

@@ -155,6 +155,12 @@ class Federation(BaseModel):
         file = Path(path).expanduser().resolve()
         try:
             text = file.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"the federation file {file} is not UTF-8 text (byte {exc.start} cannot be decoded)",
+                path=str(file),
+                hint="TOML files must be UTF-8: save it as UTF-8",
+            ) from exc
         except OSError as exc:
             raise ConfigError(
                 f"cannot read the federation file {file}: {exc.strerror or exc}",

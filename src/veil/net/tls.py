@@ -9,13 +9,11 @@ ids listen, parties with higher ids connect (retrying with back-off until
    one the federation pins for that party id (SHA-256 of its DER bytes), else
    :class:`~veil.errors.PeerAuthenticationError`;
 2. exchanges hellos and derives per-direction frame keys (:mod:`veil.net.handshake`);
-3. becomes a :class:`TlsChannel`: authenticated frames (:mod:`veil.net.framing`) over the TLS
-   stream. Incoming bytes are decrypted straight into the frame's buffer
-   (``asyncio.BufferedProtocol``) and decoded as they arrive, so a party's ``send`` never waits
-   for the peer to call ``recv`` (no send/send deadlock); payloads are written without copies.
+3. becomes a :class:`~veil.net.tls_channel.TlsChannel`: authenticated frames
+   (:mod:`veil.net.framing`) over the TLS stream.
 
-All ``ssl``, ``OSError`` and ``asyncio`` errors become veil errors in one place,
-:func:`translate_error` (``raise ... from exc``); ``CancelledError`` is never caught there.
+Transport errors are translated into veil errors by
+:func:`~veil.net.tls_channel.translate_error`.
 """
 
 from __future__ import annotations
@@ -23,329 +21,27 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
-import os
+import socket
 import ssl
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from veil.errors import (
-    ChannelClosed,
     ConfigError,
-    FramingError,
     NetworkError,
     PeerAuthenticationError,
     PeerTimeout,
     PeerUnreachable,
 )
-from veil.net.channels import Channel, FramedChannel, Timeouts
+from veil.net.channels import Channel, Timeouts
 from veil.net.federation import Federation, Party
-from veil.net.framing import DEFAULT_MAX_FRAME_BYTES, FrameDecoder
-from veil.net.handshake import (
-    HELLO_BYTES,
-    Session,
-    decode_hello,
-    derive_session,
-    encode_hello,
-    new_nonce,
-)
+from veil.net.handshake import decode_hello, derive_session, encode_hello, new_nonce
+from veil.net.tls_channel import TlsChannel, TlsLink, describe_os_error, open_tls, translate_error
 
 __all__ = ["TlsChannel", "connect_mesh", "translate_error"]
 
-# OpenSSL reasons meaning "the peer did not accept the certificate we presented".
-_REFUSED_OUR_CERTIFICATE = {
-    "TLSV1_ALERT_UNKNOWN_CA",
-    "SSLV3_ALERT_BAD_CERTIFICATE",
-    "SSLV3_ALERT_CERTIFICATE_UNKNOWN",
-    "TLSV13_ALERT_CERTIFICATE_REQUIRED",
-    "TLSV1_ALERT_ACCESS_DENIED",
-    "SSLV3_ALERT_UNSUPPORTED_CERTIFICATE",
-}
-_TAMPERING = {"DECRYPTION_FAILED_OR_BAD_RECORD_MAC", "BAD_RECORD_MAC", "TLSV1_ALERT_DECRYPT_ERROR"}
 
-
-def translate_error(
-    exc: BaseException, *, party: int, address: str, during: str, step: str | None = None
-) -> NetworkError:
-    """Map an ``ssl`` / ``OSError`` / ``asyncio`` error on the link to ``party`` to a veil error.
-
-    The one boundary where transport errors become :class:`~veil.errors.NetworkError` subclasses
-    that name the party, its address and what was going on (``during``).
-    """
-    where = f"party {party} at {address}"
-    fields: dict[str, Any] = {"party": party, "address": address, "step": step}
-    if isinstance(exc, NetworkError):
-        return exc
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return PeerAuthenticationError(
-            f"{where} presented a certificate that the federation does not pin for it "
-            f"(OpenSSL: {getattr(exc, 'verify_message', None) or getattr(exc, 'reason', None) or exc}) during "
-            f"{during}",
-            hint="check that both parties use the same federation file and that the peer "
-            "runs with its own key",
-            **fields,
-        )
-    if isinstance(exc, ssl.SSLError):
-        reason = getattr(exc, "reason", None) or ""
-        if reason in _REFUSED_OUR_CERTIFICATE:
-            return PeerAuthenticationError(
-                f"{where} refused our certificate ({reason}) during {during}",
-                hint="the peer's federation file must pin our current certificate",
-                **fields,
-            )
-        if reason in _TAMPERING:
-            return FramingError(
-                f"the TLS layer detected tampering on the connection with {where} ({reason}) "
-                f"during {during}",
-                problem="tampered",
-                hint="something between the parties altered the traffic; the channel is broken",
-                **fields,
-            )
-        return ChannelClosed(
-            f"the TLS connection with {where} failed during {during}: {reason or exc}",
-            hint="the peer may have crashed or been stopped",
-            **fields,
-        )
-    if isinstance(exc, TimeoutError):
-        return PeerTimeout(f"{where} did not answer in time during {during}", **fields)
-    if isinstance(exc, ConnectionRefusedError):
-        return PeerUnreachable(f"{where} refused the connection during {during}", **fields)
-    if isinstance(exc, ConnectionError | EOFError):
-        return ChannelClosed(
-            f"the connection with {where} was lost during {during}: {_reason(exc)}",
-            hint="the peer may have crashed or been stopped",
-            **fields,
-        )
-    if isinstance(exc, OSError):
-        return NetworkError(f"network error with {where} during {during}: {_reason(exc)}", **fields)
-    return NetworkError(f"unexpected error with {where} during {during}: {exc!r}", **fields)
-
-
-def _reason(exc: BaseException | None) -> str:
-    """Say briefly what an OS-level error was (``Connection refused``, ``timed out``)."""
-    if isinstance(exc, OSError) and exc.errno:
-        return os.strerror(exc.errno)
-    if isinstance(exc, TimeoutError):
-        return "timed out"
-    return str(exc) or type(exc).__name__
-
-
-class _FrameProtocol(asyncio.BufferedProtocol):
-    """Receive side of one TLS connection: hello bytes, then frames into a decoder; flow control."""
-
-    def __init__(
-        self,
-        *,
-        on_connection: Callable[[asyncio.BaseTransport, _FrameProtocol], None] | None = None,
-    ) -> None:
-        self._on_connection = on_connection
-        self._scratch = bytearray(1 << 16)
-        self._hello = bytearray()
-        self._pending = bytearray()
-        self._decoder: FrameDecoder | None = None
-        self._waiter: asyncio.Future[None] | None = None
-        self._drain_waiters: list[asyncio.Future[None]] = []
-        self._paused = False
-        self.ended = False
-        self.lost: BaseException | None = None
-        self._closed = asyncio.get_running_loop().create_future()
-
-    # -- asyncio callbacks -----------------------------------------------------------------------
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        if self._on_connection is not None:  # server side: plain TCP, TLS starts next
-            assert isinstance(transport, asyncio.ReadTransport)
-            transport.pause_reading()
-            self._on_connection(transport, self)
-
-    def get_buffer(self, sizehint: int) -> memoryview:
-        if self._decoder is not None:
-            return self._decoder.get_buffer(sizehint)
-        return memoryview(self._scratch)
-
-    def buffer_updated(self, nbytes: int) -> None:
-        if self._decoder is not None:
-            self._decoder.buffer_updated(nbytes)
-        else:
-            data = self._scratch[:nbytes]
-            need = HELLO_BYTES - len(self._hello)
-            self._hello += data[:need]
-            self._pending += data[need:]
-        self._wake()
-
-    def eof_received(self) -> bool:
-        self._end(None)
-        return False
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._end(exc)
-        for waiter in self._drain_waiters:
-            if not waiter.done():
-                waiter.set_result(None)
-        self._drain_waiters.clear()
-        if not self._closed.done():
-            self._closed.set_result(None)
-
-    def pause_writing(self) -> None:
-        self._paused = True
-
-    def resume_writing(self) -> None:
-        self._paused = False
-        for waiter in self._drain_waiters:
-            if not waiter.done():
-                waiter.set_result(None)
-        self._drain_waiters.clear()
-
-    # -- used by the channel ---------------------------------------------------------------------
-
-    def _end(self, exc: BaseException | None) -> None:
-        if exc is not None and self.lost is None:
-            self.lost = exc
-        if not self.ended:
-            self.ended = True
-            if self._decoder is not None:
-                self._decoder.receive_eof()
-        self._wake()
-
-    def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
-    async def wait_for_data(self) -> None:
-        """Return when new bytes arrived or the stream ended."""
-        if self.ended:
-            return
-        self._waiter = asyncio.get_running_loop().create_future()
-        try:
-            await self._waiter
-        finally:
-            self._waiter = None
-
-    async def read_hello(self) -> bytes | None:
-        """Return the peer's hello, or ``None`` if the stream ended first."""
-        while len(self._hello) < HELLO_BYTES:
-            if self.ended:
-                return None
-            await self.wait_for_data()
-        return bytes(self._hello)
-
-    def install(self, decoder: FrameDecoder) -> None:
-        """Switch to frames: bytes after the hello, and all later bytes, go to ``decoder``."""
-        self._decoder = decoder
-        if self._pending:
-            decoder.receive_data(bytes(self._pending))
-            self._pending = bytearray()
-        if self.ended:
-            decoder.receive_eof()
-
-    @property
-    def paused(self) -> bool:
-        """Whether the transport asked us to stop writing for now."""
-        return self._paused and not self.ended
-
-    async def drain(self) -> None:
-        """Wait while the transport's write buffer is above its high-water mark."""
-        if self._paused and not self.ended:
-            waiter = asyncio.get_running_loop().create_future()
-            self._drain_waiters.append(waiter)
-            await waiter
-
-    async def wait_closed(self) -> None:
-        """Wait until the connection is fully closed."""
-        await asyncio.shield(self._closed)
-
-
-class TlsChannel(FramedChannel):
-    """A :class:`~veil.net.channels.Channel` over one TLS 1.3 connection (made by :func:`connect_mesh`).
-
-    Frames are authenticated twice: by TLS on the wire, and by the frame MAC under this
-    connection's session keys. ``send`` writes the payload without copying it and waits only
-    while the connection is congested; incoming frames are read and checked continuously, so
-    both parties may send before either receives.
-
-    Attributes
-    ----------
-    address : str
-        The peer's ``host:port`` (for errors).
-    tls_version, cipher : str
-        What the handshake negotiated (``"TLSv1.3"``, e.g. ``"TLS_AES_256_GCM_SHA384"``).
-    """
-
-    def __init__(
-        self,
-        local: int,
-        peer: int,
-        *,
-        transport: asyncio.Transport,
-        protocol: _FrameProtocol,
-        session: Session,
-        timeouts: Timeouts,
-        address: str,
-        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
-    ) -> None:
-        super().__init__(
-            local, peer, session=session, timeouts=timeouts, max_frame_bytes=max_frame_bytes
-        )
-        self.address = address
-        self._transport = transport
-        self._protocol = protocol
-        ssl_object = transport.get_extra_info("ssl_object")
-        self.tls_version: str = ssl_object.version() if ssl_object else "?"
-        self.cipher: str = ssl_object.cipher()[0] if ssl_object else "?"
-        protocol.install(self._decoder)
-
-    def _translate(self, exc: BaseException, during: str, step: str | None) -> NetworkError:
-        return translate_error(exc, party=self.peer, address=self.address, during=during, step=step)
-
-    def _write(self, parts: list[bytes | memoryview]) -> None:
-        if self._protocol.ended:
-            raise self._end_error("")
-        if len(parts) == 1:
-            self._transport.write(parts[0])
-        else:
-            self._transport.writelines(parts)  # one flush: the payload is encrypted in place
-
-    def _congested(self) -> bool:
-        return self._protocol.paused
-
-    async def _drain(self) -> None:
-        await self._protocol.drain()
-        if self._protocol.lost is not None:
-            raise self._translate(self._protocol.lost, "a send", None)
-
-    async def _wait_for_data(self) -> None:
-        await self._protocol.wait_for_data()
-
-    def _end_error(self, tag: str) -> NetworkError:
-        waiting = f" while party {self.local} waited for {tag!r}" if tag else ""
-        if self._protocol.lost is not None:
-            return self._translate(self._protocol.lost, f"a recv{waiting}", tag or None)
-        return ChannelClosed(
-            f"party {self.peer} at {self.address} dropped the connection without a goodbye "
-            f"(it may have crashed){waiting}",
-            party=self.peer,
-            address=self.address,
-            step=tag or None,
-            hint="check the peer's log; the session cannot continue",
-        )
-
-    def _link_ended(self) -> bool:
-        return self._protocol.ended
-
-    def _abort(self) -> None:
-        self._transport.abort()
-
-    async def _shutdown(self) -> None:
-        self._transport.close()
-        await self._protocol.wait_closed()
-
-
-# ---------------------------------------------------------------------------------------------
-# Connecting a federation
-# ---------------------------------------------------------------------------------------------
-
-
-def _contexts(
+def ssl_contexts(
     federation: Federation, me: Party, key_path: Path
 ) -> tuple[ssl.SSLContext, ssl.SSLContext]:
     """Build the server and client contexts: TLS 1.3 only, client certificates required."""
@@ -375,10 +71,36 @@ def _contexts(
     return contexts[0], contexts[1]
 
 
-def _fingerprint(transport: asyncio.BaseTransport) -> bytes:
-    ssl_object = transport.get_extra_info("ssl_object")
-    der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+def _fingerprint(tls: ssl.SSLObject) -> bytes:
+    der = tls.getpeercert(binary_form=True)
     return hashlib.sha256(der or b"").digest()
+
+
+def _tune(sock: socket.socket) -> None:
+    """Small messages leave at once (no Nagle delay); the socket never blocks the loop."""
+    sock.setblocking(False)
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+async def _open_tcp(loop: asyncio.AbstractEventLoop, host: str, port: int) -> socket.socket:
+    """Connect a non-blocking TCP socket to ``host:port`` (each resolved address in turn)."""
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    last: OSError = OSError(f"no address for {host}")
+    for family, kind, proto, _, address in infos:
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setblocking(False)
+            await loop.sock_connect(sock, address)
+        except BaseException as exc:
+            sock.close()
+            if not isinstance(exc, OSError):
+                raise
+            last = exc
+            continue
+        _tune(sock)
+        return sock
+    raise last
 
 
 class _Mesh:
@@ -392,23 +114,22 @@ class _Mesh:
         self.me = me
         self.timeouts = timeouts
         self.max_frame_bytes = federation.session.max_frame_bytes
-        self.server_context, self.client_context = _contexts(federation, me, key_path)
+        self.server_context, self.client_context = ssl_contexts(federation, me, key_path)
         self.loop = asyncio.get_running_loop()
         self.deadline = self.loop.time() + timeouts.connect_seconds
 
     def remaining(self) -> float:
         return max(self.deadline - self.loop.time(), 0.001)
 
-    async def open_session(
-        self, transport: asyncio.Transport, protocol: _FrameProtocol, peer: Party
-    ) -> TlsChannel:
+    async def open_session(self, link: TlsLink, peer: Party) -> TlsChannel:
         """Exchange hellos over an authenticated connection and return the channel."""
         nonce = new_nonce()
-        transport.write(encode_hello(self.me.id, peer.id, self.federation_id, nonce))
         during = "the session handshake"
         try:
+            link.write([encode_hello(self.me.id, peer.id, self.federation_id, nonce)])
             async with asyncio.timeout_at(self.deadline):
-                hello = await protocol.read_hello()
+                await link.drain()
+                hello = await link.read_hello()
         except TimeoutError as exc:
             raise PeerTimeout(
                 f"party {peer.id} at {peer.address} did not complete the session handshake "
@@ -416,13 +137,16 @@ class _Mesh:
                 party=peer.id,
                 address=peer.address,
             ) from exc
+        except OSError as exc:
+            raise translate_error(exc, party=peer.id, address=peer.address, during=during) from exc
         if hello is None:
-            if protocol.lost is not None:
+            lost = link.lost
+            if lost is not None and not isinstance(lost, ConnectionError):
                 raise translate_error(
-                    protocol.lost, party=peer.id, address=peer.address, during=during
-                ) from protocol.lost
+                    lost, party=peer.id, address=peer.address, during=during
+                ) from lost
             # In TLS 1.3 the client finishes its handshake before the server checks the client's
-            # certificate; asyncio's server drops a refused client without sending the alert.
+            # certificate; a server that refuses it may close the connection without an alert.
             raise PeerAuthenticationError(
                 f"party {peer.id} at {peer.address} closed the connection right after the TLS "
                 f"handshake, before {during}: it most likely refused our certificate",
@@ -449,8 +173,7 @@ class _Mesh:
         return TlsChannel(
             self.me.id,
             peer.id,
-            transport=transport,
-            protocol=protocol,
+            link=link,
             session=session,
             timeouts=self.timeouts,
             address=peer.address,
@@ -466,46 +189,48 @@ class _Mesh:
                 raise PeerUnreachable(
                     f"party {self.me.id} could not reach party {peer.id} at {peer.address} within "
                     f"{self.timeouts.connect_seconds:g} s ({attempts} attempts; last error: "
-                    f"{_reason(last)})",
+                    f"{describe_os_error(last)})",
                     party=peer.id,
                     address=peer.address,
                     hint=f"check that party {peer.id} is running and listening on {peer.address}",
                 ) from last
             attempts += 1
+            raw: socket.socket | None = None
             try:
                 async with asyncio.timeout_at(self.deadline):
-                    transport, protocol = await self.loop.create_connection(
-                        _FrameProtocol,
-                        peer.host,
-                        peer.port,
-                        ssl=self.client_context,
-                        ssl_handshake_timeout=self.remaining(),
-                        ssl_shutdown_timeout=max(self.timeouts.close_seconds, 0.001),
-                    )
+                    raw = await _open_tcp(self.loop, peer.host, peer.port)
+                    link = await open_tls(raw, self.client_context, server_side=False)
             except ssl.SSLError as exc:
+                if raw is not None:
+                    raw.close()
                 raise translate_error(
                     exc, party=peer.id, address=peer.address, during="the TLS handshake"
                 ) from exc
             except (OSError, TimeoutError) as exc:  # refused / unreachable: try again
+                if raw is not None:
+                    raw.close()
                 last = exc
                 await asyncio.sleep(min(delay, max(self.deadline - self.loop.time(), 0)))
                 delay = min(delay * 2, 0.5)
                 continue
+            except BaseException:
+                if raw is not None:
+                    raw.close()
+                raise
             break
-        assert isinstance(transport, asyncio.Transport)
         try:
-            if _fingerprint(transport) != peer.fingerprint_bytes:
+            if _fingerprint(link.tls) != peer.fingerprint_bytes:
                 raise PeerAuthenticationError(
                     f"party {peer.id} at {peer.address} presented a certificate with fingerprint "
-                    f"sha256:{_fingerprint(transport).hex()}, but the federation pins "
+                    f"sha256:{_fingerprint(link.tls).hex()}, but the federation pins "
                     f"{peer.fingerprint}",
                     party=peer.id,
                     address=peer.address,
                     hint="another federation member answered at this address: check the ports",
                 )
-            return await self.open_session(transport, protocol, peer)
+            return await self.open_session(link, peer)
         except BaseException:
-            transport.abort()
+            link.drop()
             raise
 
 
@@ -523,17 +248,19 @@ class _Listener:
         self._by_fingerprint = {
             p.fingerprint_bytes: p for p in mesh.federation.parties if p.id != mesh.me.id
         }
-        self._server: asyncio.Server | None = None
+        self._server: socket.socket | None = None
+        self._accepting: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         me = self.mesh.me
         try:
-            self._server = await self.mesh.loop.create_server(
-                lambda: _FrameProtocol(on_connection=self._on_connection),
-                me.host,
-                me.port,
-                reuse_address=True,
+            infos = await self.mesh.loop.getaddrinfo(
+                me.host, me.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
             )
+            family, _, _, _, address = infos[0]
+            server = socket.create_server(address, family=family, backlog=64)
+            server.setblocking(False)
+            self._server = server
         except OSError as exc:
             raise NetworkError(
                 f"party {me.id} cannot listen on {me.address}: {exc.strerror or exc}",
@@ -542,28 +269,33 @@ class _Listener:
                 hint=f"another program may use port {me.port}: stop it, or change "
                 f"parties[{me.id}].port in the federation file",
             ) from exc
+        self._accepting = self.mesh.loop.create_task(self._accept_loop(server))
 
-    def _on_connection(self, transport: asyncio.BaseTransport, protocol: _FrameProtocol) -> None:
-        task = self.mesh.loop.create_task(self._handshake(transport, protocol))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    async def _accept_loop(self, server: socket.socket) -> None:
+        while True:
+            try:
+                raw, _ = await self.mesh.loop.sock_accept(server)
+            except OSError as exc:
+                self._reject(self.mesh.me.address, f"accepting failed ({describe_os_error(exc)})")
+                await asyncio.sleep(0.01)
+                continue
+            _tune(raw)
+            task = self.mesh.loop.create_task(self._handshake(raw))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     def _reject(self, source: str, why: str) -> None:
         self.rejections.append(f"{source}: {why}")
 
-    async def _handshake(self, raw: asyncio.BaseTransport, protocol: _FrameProtocol) -> None:
+    async def _handshake(self, raw: socket.socket) -> None:
         mesh = self.mesh
-        source = "{}:{}".format(*(raw.get_extra_info("peername") or ("?", "?"))[:2])
-        assert isinstance(raw, asyncio.Transport)
         try:
-            transport = await mesh.loop.start_tls(
-                raw,
-                protocol,
-                mesh.server_context,
-                server_side=True,
-                ssl_handshake_timeout=mesh.remaining(),
-                ssl_shutdown_timeout=max(mesh.timeouts.close_seconds, 0.001),
-            )
+            source = "{}:{}".format(*raw.getpeername()[:2])
+        except OSError:
+            source = "?:?"
+        try:
+            async with asyncio.timeout_at(mesh.deadline):
+                link = await open_tls(raw, mesh.server_context, server_side=True)
         except (OSError, TimeoutError) as exc:
             if isinstance(exc, ssl.SSLCertVerificationError):
                 why = (
@@ -571,22 +303,31 @@ class _Listener:
                     f"{getattr(exc, 'verify_message', None) or getattr(exc, 'reason', None)})"
                 )
             else:
-                why = f"TLS handshake failed ({getattr(exc, 'reason', None) or _reason(exc)})"
+                why = f"TLS handshake failed ({getattr(exc, 'reason', None) or describe_os_error(exc)})"
             self._reject(source, why)
-            raw.abort()
+            raw.close()
             return
-        assert transport is not None
-        peer = self._by_fingerprint.get(_fingerprint(transport))
+        except BaseException:
+            raw.close()
+            raise
+        peer = self._by_fingerprint.get(_fingerprint(link.tls))
         if peer is None or peer.id not in self.expected or peer.id in self.channels:
             what = "unknown party" if peer is None else f"party {peer.id}"
             self._reject(source, f"{what} is not expected to connect to party {mesh.me.id} now")
-            transport.abort()
+            link.drop()
             return
         try:
-            channel = await mesh.open_session(transport, protocol, peer)
-        except NetworkError as exc:
-            transport.abort()
-            self.fatal = self.fatal or exc
+            channel = await mesh.open_session(link, peer)
+        except BaseException as exc:  # an authenticated member failed the session set-up: fail fast
+            link.drop()
+            if not isinstance(exc, Exception):
+                raise
+            error = translate_error(
+                exc, party=peer.id, address=peer.address, during="the session handshake"
+            )
+            if error is not exc:
+                error.__cause__ = exc
+            self.fatal = self.fatal or error
             self._done.set()
             return
         self.channels[peer.id] = channel
@@ -627,6 +368,9 @@ class _Listener:
 
     async def close(self, *, keep: bool) -> None:
         """Stop listening; abort half-open connections (and the channels unless ``keep``)."""
+        if self._accepting is not None:
+            self._accepting.cancel()
+            await asyncio.gather(self._accepting, return_exceptions=True)
         if self._server is not None:
             self._server.close()
         for task in list(self._tasks):

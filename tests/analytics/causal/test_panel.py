@@ -140,3 +140,22 @@ def test_matrices_with_wrong_shapes_are_refused() -> None:
     """W must have the shape of Y."""
     with pytest.raises(PanelDataError, match=r"W must have the shape of Y \(2, 3\)"):
         PanelData(Y=np.zeros((2, 3)), W=np.zeros((3, 2)))
+
+
+class _PolarsLike:
+    """Stands in for a polars DataFrame: same module prefix, same to_dict signature."""
+
+    __module__ = "polars.dataframe.frame"
+
+    def __init__(self, df: pd.DataFrame) -> None:
+        self._df = df
+
+    def to_dict(self, *, as_series: bool = True) -> dict[str, list]:
+        assert as_series is False
+        return {c: self._df[c].tolist() for c in self._df.columns}
+
+
+def test_polars_style_frames_are_converted_through_to_dict(long_df) -> None:
+    """Frames from polars are read column by column (no pyarrow needed)."""
+    panel = PanelData.from_long(_PolarsLike(long_df), **COLS)
+    np.testing.assert_array_equal(panel.Y, PanelData.from_long(long_df, **COLS).Y)

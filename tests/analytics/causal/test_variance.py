@@ -124,3 +124,10 @@ def test_progress_is_reported_for_every_replicate(block_panel) -> None:
         progress=lambda d, t: calls.append((d, t)),
     )
     assert calls[-1] == (7, 7)
+
+
+def test_the_time_placebo_se_is_the_root_mean_square_of_placebo_effects(prop99) -> None:
+    """Placebo effects should be zero, so a systematic gap counts: se = sqrt(mean τ̂_s²)."""
+    v = estimate_variance(DID(), prop99, method="time_placebo")
+    assert v.se == pytest.approx(np.sqrt(np.mean(v.replicates**2)))
+    assert v.details["mean"] < -10  # DID's pre-1989 California gap, visible in every window

@@ -30,7 +30,7 @@ import numpy as np
 try:  # pragma: no cover - exercised when numba is installed (it is a dependency)
     import numba
 except ImportError:  # pragma: no cover
-    numba = None
+    numba = None  # type: ignore[assignment]
 
 __all__ = ["HAVE_NUMBA", "fw_simplex", "fw_simplex_numpy", "sparsify"]
 
@@ -256,5 +256,6 @@ def fw_simplex_numpy(
 
 def sparsify(x: np.ndarray) -> np.ndarray:
     """Zero every weight at most a quarter of its row's maximum and renormalise rows to sum 1."""
-    out = np.where(x <= x.max(axis=1, keepdims=True) / 4.0, 0.0, x)
-    return out / out.sum(axis=1, keepdims=True)
+    out: np.ndarray = np.where(x <= x.max(axis=1, keepdims=True) / 4.0, 0.0, x)
+    out /= out.sum(axis=1, keepdims=True)
+    return out

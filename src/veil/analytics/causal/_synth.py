@@ -69,7 +69,7 @@ class BlockProblem:
 
     @property
     def n_cells(self) -> int:
-        return self.n_treated * (self.Y_co.shape[1] - self.t0)
+        return int(self.n_treated * (self.Y_co.shape[1] - self.t0))
 
 
 def block_problems(panel: PanelData) -> list[BlockProblem]:

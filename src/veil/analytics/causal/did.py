@@ -204,12 +204,12 @@ def _solve(panel: PanelData, kind: str) -> dict[str, Any]:
         out["inv_tau"] = float(np.linalg.solve(G, e)[-1])
     else:
         rows, cols = np.nonzero(W)
-        c = np.zeros(p)
-        np.add.at(c, rows, 1.0)
-        np.add.at(c, n + cols[cols > 0] - 1, 1.0)
+        cvec = np.zeros(p)
+        np.add.at(cvec, rows, 1.0)
+        np.add.at(cvec, n + cols[cols > 0] - 1, 1.0)
         for a in range(k):
-            c[off + a] = X[rows, cols, a].sum()
-        out["c"] = c / rows.size
+            cvec[off + a] = X[rows, cols, a].sum()
+        out["c"] = cvec / rows.size
     return out
 
 

@@ -72,8 +72,8 @@ class PanelData:
 
     Y: np.ndarray
     W: np.ndarray
-    units: np.ndarray = field(default=None)  # type: ignore[assignment]
-    times: np.ndarray = field(default=None)  # type: ignore[assignment]
+    units: np.ndarray = field(default=None)  # type: ignore[arg-type]
+    times: np.ndarray = field(default=None)  # type: ignore[arg-type]
     X: np.ndarray | None = None
     covariate_names: tuple[str, ...] = ()
     pattern: TreatmentPattern = field(init=False)

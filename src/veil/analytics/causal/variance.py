@@ -14,7 +14,9 @@ Built in (each says what it treats as exchangeable, i.e. which variance it targe
                ``se = sd(τ̂_b)`` (population sd). Units exchangeable. Needs ``N0 > N1``.
 ``time_placebo`` Keep the pre-treatment periods only and move the treatment window of the
                treated units back to every earlier start with at least 2 prior periods;
-               ``se = sd(τ̂_s)``. Periods exchangeable (treated units' variance over time).
+               ``se = sqrt(mean τ̂_s²)`` — not centred: the true placebo effect is 0, and the
+               few, overlapping windows would hide a systematic pre-period gap. Periods
+               exchangeable (the treated units' variance over time).
 ``jackknife``  Leave one unit out ([SDID] Alg. 3); ``se = sqrt((n−1)/n · Σ(τ̂_(i) − τ̄)²)``.
                Needs at least two treated units. SDID keeps its weights fixed, as in the paper.
 ``bootstrap``  Unit bootstrap ([SDID] Alg. 2): draw ``N`` units with replacement (redraw if
@@ -162,7 +164,7 @@ def placebo_variance(
         )
     W_treated = panel.W[treated]
     X = None if panel.X is None else panel.X[controls]
-    panels = []
+    panels: list[PanelData] = []
     for _ in range(ctx.n_replications):
         pick = ctx.rng.choice(n0, size=n1, replace=False)
         W = np.zeros((n0, panel.n_periods), dtype=np.int8)
@@ -183,7 +185,7 @@ def placebo_variance(
         method="placebo",
         replicates=atts,
         target=VARIANCE_TARGETS["placebo"],
-        details={"n_controls": n0, "n_treated_units": n1},
+        details={"n_controls": n0, "n_treated_units": n1, "mean": float(np.nanmean(atts))},
     )
 
 
@@ -216,7 +218,7 @@ def time_placebo_variance(
             field="se",
             hint="use se='placebo' (unit placebo) instead",
         )
-    panels = []
+    panels: list[PanelData] = []
     for s in starts:
         W = np.zeros((panel.n_units, s + t1), dtype=np.int8)
         W[treated, s:] = 1
@@ -232,12 +234,16 @@ def time_placebo_variance(
             )
         )
     atts = estimator._att_batch(panels, ctx.progress)
+    finite = atts[np.isfinite(atts)]
     return VarianceEstimate(
-        se=_sd(atts),
+        se=float(np.sqrt(np.mean(finite**2))) if finite.size >= 2 else math.nan,
         method="time_placebo",
         replicates=atts,
         target=VARIANCE_TARGETS["time_placebo"],
-        details={"placebo_starts": [panel.times[s] for s in starts]},
+        details={
+            "placebo_starts": [_label(panel.times[s]) for s in starts],
+            "mean": float(np.mean(finite)) if finite.size else math.nan,
+        },
     )
 
 
@@ -269,7 +275,7 @@ def bootstrap_variance(
     """Unit bootstrap: resample whole unit trajectories with replacement, re-estimate."""
     n = panel.n_units
     treated = panel.treated_units
-    panels = []
+    panels: list[PanelData] = []
     redraws = 0
     while len(panels) < ctx.n_replications:
         rows = np.sort(ctx.rng.integers(0, n, size=n))
@@ -308,10 +314,14 @@ def regression_variance(
             field="se",
             hint="regression-based variance is defined for did; use se='placebo' here",
         )
-    se, details = estimator._regression_variance(panel)  # type: ignore[attr-defined]
+    se, details = estimator._regression_variance(panel)
     return VarianceEstimate(
         se=float(se),
         method="regression",
         target=VARIANCE_TARGETS["regression"],
         details=details,
     )
+
+
+def _label(value: object) -> object:
+    return value.item() if isinstance(value, np.generic) else value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,22 +173,52 @@ def sensitive_frame(sensitive: Any, n: int | None = None) -> pd.DataFrame:
     return frame
 
 
-def encode_groups(sensitive: Any, n: int | None = None) -> GroupIndex:
+def encode_groups(
+    sensitive: Any, n: int | None = None, domain: Mapping[str, Sequence[Any]] | None = None
+) -> GroupIndex:
     """Return the intersection grouping of one or more sensitive features.
 
-    Groups are the observed combinations of values, in sorted order; codes come from
-    ``np.unique`` on each column and one mixed-radix index, so no per-row Python runs.
+    Without ``domain``, groups are the observed combinations of values, in sorted order; codes
+    come from ``np.unique`` on each column and one mixed-radix index, so no per-row Python runs.
+    With ``domain`` (attribute → its public values), groups are *every* combination of those
+    values, in the order given, whether observed or not; values are compared as text, and rows
+    with a value outside the domain get code ``-1``.
     """
     frame = sensitive_frame(sensitive, n)
     per_col: list[np.ndarray] = []
     uniques: list[np.ndarray] = []
+    outside = np.zeros(len(frame), dtype=bool)
     for col in frame.columns:
-        u, inv = np.unique(frame[col].to_numpy(), return_inverse=True)
+        if domain is None:
+            u, inv = np.unique(frame[col].to_numpy(), return_inverse=True)
+        else:
+            if col not in domain:
+                raise ConfigError(
+                    f"group_values has no values for the sensitive feature {col!r}; it has "
+                    f"{sorted(domain)}",
+                    field="group_values",
+                    hint="give the public values of every sensitive feature",
+                )
+            u = np.asarray([str(v) for v in domain[col]], dtype=object)
+            if len(set(u.tolist())) != len(u) or len(u) == 0:
+                raise ConfigError(
+                    f"group_values[{col!r}] must be distinct values, at least one; got "
+                    f"{list(domain[col])[:10]}",
+                    field="group_values",
+                )
+            inv = pd.Index(u).get_indexer(frame[col].astype(str).to_numpy())
+            outside |= inv < 0
         uniques.append(u)
-        per_col.append(inv.astype(np.int64))
-    combined = np.ravel_multi_index(tuple(per_col), [len(u) for u in uniques])
-    observed, codes = np.unique(combined, return_inverse=True)
-    parts = np.unravel_index(observed, [len(u) for u in uniques])
+        per_col.append(np.asarray(inv, dtype=np.int64))
+    sizes = [len(u) for u in uniques]
+    if domain is None:
+        combined = np.ravel_multi_index(tuple(per_col), sizes)
+        observed, codes = np.unique(combined, return_inverse=True)
+    else:
+        observed = np.arange(int(np.prod(sizes)))
+        safe = tuple(np.where(outside, 0, c) for c in per_col)
+        codes = np.where(outside, -1, np.ravel_multi_index(safe, sizes))
+    parts = np.unravel_index(observed, sizes)
     labels = pd.DataFrame(
         {col: uniques[j][parts[j]] for j, col in enumerate(frame.columns)},
     )

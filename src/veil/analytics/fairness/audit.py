@@ -20,7 +20,10 @@ covers sampling and noise and costs no privacy.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,7 +48,15 @@ from veil.analytics.fairness.metrics import (
     rates,
     ratio,
 )
-from veil.analytics.fairness.noise import CountMechanism, count_mechanism
+from veil.analytics.fairness.noise import (
+    CountMechanism,
+    charged,
+    check_epsilon,
+    check_ledger,
+    count_mechanism,
+)
+from veil.dp.accountant import sequential
+from veil.dp.ledger import Ledger
 from veil.errors import ConfigError, PrivacyError
 
 __all__ = ["AuditResult", "GroupingAudit", "audit"]
@@ -211,9 +222,12 @@ def _check(params: dict[str, Any]) -> None:
             )
 
 
-def _coarsen(fine: GroupIndex, attrs: list[str]) -> tuple[GroupIndex, np.ndarray]:
+def _coarsen(
+    fine: GroupIndex, attrs: list[str], domain: Mapping[str, Sequence[Any]] | None
+) -> tuple[GroupIndex, np.ndarray]:
     """Return the grouping by ``attrs`` and the map fine group → coarse group."""
-    coarse = encode_groups(fine.labels[attrs])
+    sub = None if domain is None else {a: domain[a] for a in attrs}
+    coarse = encode_groups(fine.labels[attrs], domain=sub)
     return GroupIndex(codes=coarse.codes[fine.codes], labels=coarse.labels), coarse.codes
 
 
@@ -237,9 +251,12 @@ def audit(
     n_bootstrap: int = 1000,
     confidence: float = 0.95,
     n_bins: int = 10,
-    epsilon: float | None = None,
+    epsilon: float | str | Fraction | None = None,
     calibration_share: float = 0.5,
     mechanism: CountMechanism | None = None,
+    ledger: Ledger | str | Path | None = None,
+    dataset: str | None = None,
+    group_values: Mapping[str, Sequence[Any]] | None = None,
     random_state: int | np.random.Generator | None = None,
 ) -> AuditResult:
     """Audit predictions by group, with intervals, suppression and an optional DP release.
@@ -274,7 +291,19 @@ def audit(
     calibration_share : float, default=0.5
         Share of ε spent on the calibration table when ``score`` is given.
     mechanism : CountMechanism, optional
-        Use this mechanism (already carrying its ε) instead of :func:`count_mechanism`.
+        Use this mechanism (already carrying its ε) instead of :func:`count_mechanism`; not
+        together with ``epsilon`` or ``score``.
+    ledger : veil.dp.ledger.Ledger or path, optional
+        Charge the release's ε to ``dataset``'s budget in this ledger *before* any noise is
+        drawn; the charge is durable (a crash afterwards loses budget, never privacy). The
+        remaining budget is reported in ``privacy["ledger"]``.
+    dataset : str, optional
+        The ledger's dataset whose budget pays; required with ``ledger``.
+    group_values : dict of str to sequence, optional
+        The public values of each sensitive attribute (compared as text). Groups are then every
+        combination of them, reported even when empty, and rows with other values are left
+        out. Under DP this keeps the *list* of groups from depending on the data (otherwise a
+        group's mere presence is published exactly, and a flag says so).
     random_state : int or Generator, optional
         Seed of the bootstrap (public randomness only; DP noise never comes from it).
 
@@ -290,6 +319,8 @@ def audit(
         Inputs have different lengths or missing values.
     PrivacyError
         ``epsilon`` is not positive, or is combined with sample weights.
+    BudgetExhausted
+        The ledger's budget for ``dataset`` cannot pay ``epsilon``; nothing is released.
     """
     _check(
         {
@@ -307,6 +338,9 @@ def audit(
     frame = sensitive_frame(sensitive_features, n)
     w = as_weights(sample_weight, n)
     private = epsilon is not None or mechanism is not None
+    check_ledger(ledger, dataset, private)
+    if epsilon is not None:
+        check_epsilon(epsilon)  # before any work
     if private and w is not None:
         raise PrivacyError(
             "sample weights cannot be combined with a DP release",
@@ -316,44 +350,40 @@ def audit(
     s = None if score is None else as_vector("score", score, n=n).astype(np.float64)
     out_v = None if outcome is None else as_vector("outcome", outcome, n=n).astype(np.float64)
 
-    fine = encode_groups(frame)
+    flags: list[str] = []
+    fine = encode_groups(frame, domain=group_values)
+    inside = fine.codes >= 0
+    if not inside.all():  # only with group_values: rows outside the public domain are left out
+        if not private:
+            flags.append(f"{int((~inside).sum())} rows with values outside group_values left out")
+        yt, yp, frame = yt[inside], yp[inside], frame[inside].reset_index(drop=True)
+        s = None if s is None else s[inside]
+        out_v = None if out_v is None else out_v[inside]
+        w = None if w is None else w[inside]
+        fine = GroupIndex(codes=fine.codes[inside], labels=fine.labels)
+        n = yt.shape[0]
     table = confusion_by_group(yt, yp, fine.codes, fine.n_groups, w)
     calib = (
         None
         if s is None
         else calibration_by_group(yt, s, fine.codes, fine.n_groups, n_bins=n_bins, sample_weight=w)
     )
-    flags: list[str] = []
     privacy: dict[str, Any] | None = None
-    mech_table = mech_cal = None
+    mech_table = None
     if private:
-        eps_total = float(epsilon if epsilon is not None else mechanism.epsilon)  # type: ignore[union-attr]
-        share = calibration_share if calib is not None else 0.0
-        if mechanism is not None and calib is not None:
-            raise ConfigError(
-                "a custom mechanism covers one table; with scores the audit releases two",
-                field="mechanism",
-                hint="pass epsilon= instead, or leave out score",
+        table, calib, mech_table, privacy = _release(
+            table, calib, epsilon, mechanism, calibration_share, n_bins, ledger, dataset
+        )
+        privacy["groups"] = (
+            "public: every combination of group_values"
+            if group_values is not None
+            else "taken from the data and treated as public (pass group_values= to fix them)"
+        )
+        if group_values is None:
+            flags.append(
+                "the list of groups was read from the data; under DP it should be public "
+                "(group_values=)"
             )
-        mech_table = mechanism or count_mechanism(eps_total * (1 - share))
-        table = mech_table.release(table).astype(np.float64)
-        privacy = {
-            "epsilon": eps_total,
-            "split": {"confusion_table": mech_table.epsilon},
-            "tables": {"confusion_table": mech_table.describe()},
-        }
-        if calib is not None:
-            mech_cal = count_mechanism(eps_total * share)
-            # calibration counts: weight and positives are released; mean score needs bounds,
-            # released as the bin midpoint count-weighted (scores are in [0, 1] by construction)
-            cal_counts = np.stack([calib[..., 0] - calib[..., 2], calib[..., 2]], axis=-1)
-            noisy = mech_cal.release(cal_counts).astype(np.float64)
-            mids = (np.arange(n_bins) + 0.5) / n_bins
-            total = noisy.sum(axis=-1)
-            calib = np.stack([total, total * mids, noisy[..., 1]], axis=-1)
-            privacy["split"]["calibration_table"] = mech_cal.epsilon
-            privacy["tables"]["calibration_table"] = mech_cal.describe()
-        privacy["composition"] = "basic: epsilons of the tables add up"
         if out_v is not None:
             flags.append("outcome mean/median withheld under DP (unbounded sensitivity)")
             out_v = None
@@ -386,7 +416,7 @@ def audit(
     attr_sets = [[c] for c in frame.columns] if frame.shape[1] > 1 else []
     attr_sets.append(list(frame.columns))
     for attrs in attr_sets:
-        groups, mapping = _coarsen(fine, attrs)
+        groups, mapping = _coarsen(fine, attrs, group_values)
         t = _sum_groups(table, mapping, groups.n_groups)
         r = None if reps is None else _sum_groups(reps, mapping, groups.n_groups)
         counts = (
@@ -415,6 +445,62 @@ def audit(
         "n_rows": n if not private else None,
     }
     return AuditResult(results, flags, privacy, settings)
+
+
+def _release(
+    table: np.ndarray,
+    calib: np.ndarray | None,
+    epsilon: Any,
+    mechanism: CountMechanism | None,
+    calibration_share: float,
+    n_bins: int,
+    ledger: Ledger | str | Path | None,
+    dataset: str | None,
+) -> tuple[np.ndarray, np.ndarray | None, CountMechanism, dict[str, Any]]:
+    """Noise the confusion (and calibration) table; charge a ledger first when one is given.
+
+    Returns the noisy tables (float), the confusion table's mechanism (for the bootstrap) and
+    the ``privacy`` section of the result.
+    """
+    if mechanism is not None and (epsilon is not None or calib is not None):
+        raise ConfigError(
+            "a custom mechanism carries its own epsilon and covers one table",
+            field="mechanism",
+            hint="pass either epsilon= or mechanism=, and leave out score with mechanism=",
+        )
+    mechs: dict[str, CountMechanism] = {}
+    if mechanism is not None:
+        mechs["confusion_table"] = mechanism
+    else:
+        total = check_epsilon(epsilon)
+        share = Fraction(repr(float(calibration_share))) if calib is not None else Fraction(0)
+        mechs["confusion_table"] = count_mechanism(total * (1 - share))
+        if calib is not None:
+            mechs["calibration_table"] = count_mechanism(total * share)
+    guarantee = sequential(*(m.guarantee for m in mechs.values()))
+    privacy: dict[str, Any] = {
+        "epsilon": float(guarantee.epsilon),
+        "delta": float(guarantee.delta),
+        "split": {k: m.epsilon for k, m in mechs.items()},
+        "tables": {k: m.describe() for k, m in mechs.items()},
+        "composition": "basic: epsilons of the tables add up",
+        "privacy_unit": str(guarantee.unit),
+    }
+    names = ", ".join(f"{k} ({m.describe()['mechanism']})" for k, m in mechs.items())
+    with charged(ledger, dataset, guarantee, f"fairness audit: {names}") as book:
+        noisy_table = mechs["confusion_table"].release(table).astype(np.float64)
+        noisy_calib = None
+        if calib is not None:
+            # released: per bin, rows with label 0 and with label 1; a bin's mean score is
+            # taken as its midpoint (scores lie in [0, 1] by construction)
+            cal_counts = np.stack([calib[..., 0] - calib[..., 2], calib[..., 2]], axis=-1)
+            noisy = mechs["calibration_table"].release(cal_counts).astype(np.float64)
+            mids = (np.arange(n_bins) + 0.5) / n_bins
+            rows = noisy.sum(axis=-1)
+            noisy_calib = np.stack([rows, rows * mids, noisy[..., 1]], axis=-1)
+    if book:
+        privacy["ledger"] = book
+    return noisy_table, noisy_calib, mechs["confusion_table"], privacy
 
 
 def _tabulate(

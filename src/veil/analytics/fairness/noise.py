@@ -6,37 +6,75 @@ release and everything after it is post-processing (free under DP). A :class:`Co
 what the audit calls; :func:`count_mechanism` builds the default one.
 
 Mechanism: the discrete Laplace (two-sided geometric) mechanism of Ghosh, Roughgarden &
-Sundararajan (2009), sampled exactly as in Canonne, Kamath & Steinke (2020), Algorithms 1–2,
-with rational arithmetic and the operating system's CSPRNG (``secrets``), so no floating-point
-artefact can leak a count. Privacy unit: one row (add/remove). A table in which each row falls in
-exactly one cell has L1 sensitivity 1, so noise of scale ``1/ε`` on every cell makes the whole
-table ε-DP (Dwork & Roth 2014, Thm 3.6).
-
-This sampler stands in for :mod:`veil.dp` until that layer ships its count mechanism; the audit
-only sees :class:`CountMechanism`, so the swap is one function.
+Sundararajan (2009), sampled by :func:`veil.dp.samplers.discrete_laplace` — exact on the integers
+from CSPRNG words (Canonne, Kamath & Steinke 2020, Algorithms 1–2), so no floating-point artefact
+can leak a count. Its scale is the one :class:`veil.dp.LaplaceMechanism` uses for the same ε and
+sensitivity, and its :attr:`~DiscreteLaplaceCounts.guarantee` is a :class:`veil.dp.Guarantee`,
+so a release can be charged to a :class:`veil.dp.ledger.Ledger`. Privacy unit: one row
+(add/remove). A table in which each row falls in exactly one cell has L1 sensitivity 1, so noise
+of scale ``1/ε`` on every cell makes the whole table ε-DP (Dwork & Roth 2014, Thm 3.6).
 """
 
 from __future__ import annotations
 
 import math
-import secrets
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from fractions import Fraction
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-from veil.errors import PrivacyError
+from veil.dp import samplers
+from veil.dp.guarantee import Guarantee
+from veil.dp.ledger import Ledger
+from veil.dp.mechanisms import LaplaceMechanism
+from veil.errors import ConfigError, PrivacyError
+from veil.field import Csprng
 
-__all__ = ["CountMechanism", "DiscreteLaplaceCounts", "count_mechanism"]
+__all__ = [
+    "CountMechanism",
+    "DiscreteLaplaceCounts",
+    "charged",
+    "check_epsilon",
+    "check_ledger",
+    "count_mechanism",
+]
+
+
+def check_epsilon(epsilon: object, name: str = "epsilon") -> Fraction:
+    """Return ``epsilon`` as an exact fraction, or raise PrivacyError unless it is finite and > 0.
+
+    Floats are read as the decimal they print as (``0.1`` is 1/10), as in :mod:`veil.dp`.
+    """
+    try:  # the public constructor parses and checks it exactly as veil.dp does
+        value = None if isinstance(epsilon, bool) else LaplaceMechanism(epsilon).epsilon
+    except ConfigError:
+        value = None
+    if value is None:
+        raise PrivacyError(
+            f"{name} must be a finite number > 0; got {epsilon!r}",
+            field=name,
+            hint="typical values are 0.1 to 2; larger means less noise and less privacy",
+        )
+    return value
 
 
 class CountMechanism(Protocol):
     """Release a table of non-negative integer counts with a stated ε."""
 
-    epsilon: float
+    @property
+    def epsilon(self) -> float:
+        """Privacy loss of one release."""
+        ...
 
-    def release(self, counts: np.ndarray) -> np.ndarray:
+    @property
+    def guarantee(self) -> Guarantee:
+        """What one release costs (for a ledger), known before any data is seen."""
+        ...
+
+    def release(self, counts: np.ndarray, *, rng: Csprng | None = None) -> np.ndarray:
         """Return the counts with noise added (same shape, int64; may be negative)."""
         ...
 
@@ -49,108 +87,157 @@ class CountMechanism(Protocol):
         ...
 
 
-def _bernoulli(p: Fraction) -> bool:
-    return secrets.randbelow(p.denominator) < p.numerator
-
-
-def _bernoulli_exp(gamma: Fraction) -> bool:
-    """Return True with probability exp(−gamma), exactly (CKS20, Algorithm 1)."""
-    while gamma > 1:
-        if not _bernoulli_exp(Fraction(1)):
-            return False
-        gamma -= 1
-    k = 1
-    while _bernoulli(gamma / k):
-        k += 1
-    return k % 2 == 1
-
-
-def _discrete_laplace(scale: Fraction) -> int:
-    """Return one draw of P(x) ∝ exp(−|x| / scale), exactly (CKS20, Algorithm 2)."""
-    s, t = scale.denominator, scale.numerator  # scale = t / s
-    while True:
-        u = secrets.randbelow(t)
-        if not _bernoulli_exp(Fraction(u, t)):
-            continue
-        v = 0
-        while _bernoulli_exp(Fraction(1)):
-            v += 1
-        y = (u + t * v) // s
-        negative = secrets.randbelow(2) == 1
-        if negative and y == 0:
-            continue
-        return -y if negative else y
-
-
-@dataclass(frozen=True)
 class DiscreteLaplaceCounts:
-    """Discrete Laplace noise of scale ``sensitivity / epsilon`` on every count.
+    """Discrete Laplace noise of scale ``sensitivity / epsilon`` on every count of a table.
 
     Parameters
     ----------
-    epsilon : float
-        Privacy loss of one release, ``0 < epsilon``; approximated by a fraction with
-        denominator at most 10**6 (the stated ε is that fraction, never larger than asked).
+    epsilon : float, int, str or Fraction
+        Privacy loss of one release, ``0 < epsilon``. A float is read as the decimal it prints
+        as (``0.1`` is exactly 1/10), as everywhere in :mod:`veil.dp`.
     sensitivity : int, default=1
         L1 sensitivity of the table (1 when each row lands in one cell).
+
+    Attributes
+    ----------
+    scale : Fraction
+        Noise scale: P[z] ∝ exp(−|z|/scale); the standard deviation is ≈ √2·scale.
+    guarantee : veil.dp.Guarantee
+        ε-DP (δ = 0) for one row added or removed.
+
+    Examples
+    --------
+    >>> from veil.field import Csprng
+    >>> mech = DiscreteLaplaceCounts(epsilon=0.5)
+    >>> mech.scale
+    Fraction(2, 1)
+    >>> mech.release(np.array([[10, 20], [30, 40]]), rng=Csprng(seed=bytes(32))).shape
+    (2, 2)
     """
 
-    epsilon: float
-    sensitivity: int = 1
-
-    def __post_init__(self) -> None:
-        if not (isinstance(self.epsilon, int | float) and math.isfinite(self.epsilon)) or (
-            self.epsilon <= 0
-        ):
+    def __init__(self, epsilon: float | int | str | Fraction, sensitivity: int = 1) -> None:
+        exact = check_epsilon(epsilon)
+        if isinstance(sensitivity, bool) or not isinstance(sensitivity, int) or sensitivity < 1:
             raise PrivacyError(
-                f"epsilon must be a finite number > 0; got {self.epsilon!r}",
-                field="epsilon",
-                hint="typical values are 0.1 to 2; larger means less noise and less privacy",
-            )
-        if self.sensitivity < 1:
-            raise PrivacyError(
-                f"sensitivity must be a positive integer; got {self.sensitivity!r}",
+                f"sensitivity must be a positive integer; got {sensitivity!r}",
                 field="sensitivity",
+                hint="1 when each row falls in exactly one cell of the table",
             )
+        try:
+            self._mech = LaplaceMechanism(exact, l1_sensitivity=sensitivity)
+        except ConfigError as exc:  # e.g. an epsilon too fine for 64-bit sampling
+            raise PrivacyError(str(exc), field="epsilon", hint=exc.hint) from exc
+        self.sensitivity = sensitivity
+
+    @property
+    def epsilon(self) -> float:
+        """ε of one release, as a float (the exact value is ``guarantee.epsilon``)."""
+        return float(self._mech.epsilon)
 
     @property
     def scale(self) -> Fraction:
-        """Noise scale ``sensitivity / ε`` as an exact fraction (ε rounded down, never up)."""
-        eps = Fraction(self.epsilon).limit_denominator(10**6)
-        if eps > Fraction(self.epsilon):
-            eps = Fraction(math.floor(self.epsilon * 10**6), 10**6)
-        return Fraction(self.sensitivity) / eps
+        """Noise scale ``sensitivity / ε`` as an exact fraction (rounded up, never down)."""
+        return self._mech.scale
 
-    def release(self, counts: np.ndarray) -> np.ndarray:
-        """Return ``counts`` plus independent exact discrete Laplace noise, as int64."""
+    @property
+    def guarantee(self) -> Guarantee:
+        """ε-DP for one row added or removed; charge this to a ledger before releasing."""
+        return self._mech.guarantee
+
+    def release(self, counts: np.ndarray, *, rng: Csprng | None = None) -> np.ndarray:
+        """Return ``counts`` plus independent exact discrete Laplace noise, as int64.
+
+        Parameters
+        ----------
+        counts : array of integers, any shape
+        rng : Csprng, optional
+            A fresh OS-seeded stream when omitted; pass a seeded one only in tests.
+
+        Raises
+        ------
+        PrivacyError
+            If a count is not an integer (weighted counts have another sensitivity).
+        """
         exact = np.asarray(counts)
-        if not np.allclose(exact, np.round(exact)):
+        if exact.size and not np.array_equal(exact, np.round(exact)):
             raise PrivacyError(
                 "only integer counts can be released with discrete noise",
                 field="counts",
                 hint="sample weights are not supported under epsilon=; drop them",
             )
         flat = np.round(exact).astype(np.int64).reshape(-1)
-        scale = self.scale
-        noise = np.fromiter((_discrete_laplace(scale) for _ in range(flat.size)), np.int64)
+        noise = samplers.discrete_laplace(self.scale, flat.size, rng=rng)
         return (flat + noise).reshape(exact.shape)
 
     def simulate(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         """Return public draws of the same noise (difference of two geometrics) for intervals."""
-        p = 1.0 - math.exp(-1.0 / float(self.scale))
+        p = -math.expm1(-1.0 / float(self.scale))
         return rng.geometric(p, size=shape) - rng.geometric(p, size=shape)
 
     def describe(self) -> dict[str, Any]:
         """Return what was released and how, for the audit report."""
         return {
-            "mechanism": "discrete Laplace (exact sampler, OS CSPRNG)",
-            "epsilon": float(Fraction(self.sensitivity) / self.scale),
+            "mechanism": "discrete Laplace (veil.dp exact sampler, CSPRNG)",
+            "epsilon": self.epsilon,
             "scale": float(self.scale),
             "sensitivity": self.sensitivity,
-            "privacy_unit": "one row (add/remove)",
+            "privacy_unit": str(self.guarantee.unit),
         }
 
+    def __repr__(self) -> str:
+        return f"DiscreteLaplaceCounts(epsilon={self.epsilon!r}, sensitivity={self.sensitivity})"
 
-def count_mechanism(epsilon: float, *, sensitivity: int = 1) -> CountMechanism:
+
+def count_mechanism(epsilon: float | Fraction, *, sensitivity: int = 1) -> CountMechanism:
     """Return the default count mechanism for a release of loss ``epsilon``."""
     return DiscreteLaplaceCounts(epsilon=epsilon, sensitivity=sensitivity)
+
+
+def check_ledger(ledger: Ledger | str | Path | None, dataset: str | None, private: bool) -> None:
+    """Raise ConfigError unless ``ledger`` and ``dataset`` come together, and only with ε."""
+    if (ledger is None) != (dataset is None) or (ledger is not None and not private):
+        raise ConfigError(
+            "ledger= and dataset= go together, and only with epsilon=",
+            field="dataset" if dataset is None else "ledger",
+            hint="name the ledger and the dataset whose budget pays for an epsilon= release",
+        )
+
+
+@contextmanager
+def charged(
+    ledger: Ledger | str | Path | None, dataset: str | None, guarantee: Guarantee, what: str
+) -> Iterator[dict[str, Any]]:
+    """Charge ``guarantee`` to ``dataset`` before the block runs; report what remains after.
+
+    Without a ledger the block just runs. With one, the charge is durable before the block
+    starts (:meth:`veil.dp.ledger.Ledger.charge`), is marked revealed when the block ends and
+    failed if it raises (the budget stays spent either way: privacy is never at risk). The
+    yielded dict is filled afterwards with ``path``, ``dataset``, ``charge_id``,
+    ``remaining_epsilon`` and ``remaining_delta``.
+
+    Raises
+    ------
+    BudgetExhausted
+        The charge does not fit; the block does not run and nothing is recorded.
+    """
+    info: dict[str, Any] = {}
+    if ledger is None:
+        yield info
+        return
+    with ExitStack() as stack:
+        book = ledger if isinstance(ledger, Ledger) else stack.enter_context(Ledger(ledger))
+        charge_id = book.charge(str(dataset), guarantee, what)
+        try:
+            yield info
+        except BaseException as exc:
+            book.finish(charge_id, revealed=False, note=f"{type(exc).__name__}: {exc}")
+            raise
+        book.finish(charge_id, revealed=True)
+        left = book.budget(str(dataset))
+        info.update(
+            path=book.path,
+            dataset=dataset,
+            charge_id=charge_id,
+            remaining_epsilon=float(left.remaining_epsilon),
+            remaining_delta=float(left.remaining_delta),
+        )

@@ -17,8 +17,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+import numpy.typing as npt
 
-from veil.field import FieldArray
+from veil.field import Csprng, FieldArray
 from veil.mpc._kernels import multiply
 
 if TYPE_CHECKING:
@@ -35,6 +36,10 @@ class ProtocolSuite(abc.ABC):
     #: Whether the suite deals with missing or malformed peer messages itself (see
     #: :class:`~veil.mpc._engine.RoundEngine`); otherwise the first such message stops the run.
     tolerant: ClassVar[bool] = False
+    #: Whether :meth:`reshare` may reduce any locally computed sum of products of shares (passive
+    #: suites). Otherwise products go through :meth:`mul`, :meth:`matmul` and :meth:`vecdot`,
+    #: which the suite checks, and protocols use those (see :mod:`veil.mpc.protocols.compare`).
+    reduces_local_products: ClassVar[bool] = False
 
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
@@ -91,6 +96,47 @@ class ProtocolSuite(abc.ABC):
         """Return the share of the matrix product ``a @ b`` of two secrets, of shape ``shape``."""
         product = np.asarray(self.rt.field.dot(a, b), dtype=np.uint64).reshape(shape)
         return self.reshare(product)
+
+    def vecdot(self, a: FieldArray, b: FieldArray, axis: int) -> Awaitable[FieldArray]:
+        """Return the share of ``sum(a * b, axis)`` of two secrets (numpy broadcasting first).
+
+        A suite that reduces local products (:attr:`reduces_local_products`) sums the local
+        products and reduces once: one multiplication's cost for the whole sum. Other suites
+        multiply elementwise with :meth:`mul` (checked) and sum the products locally.
+        """
+        field = self.rt.field
+        if self.reduces_local_products:
+            x, y = np.broadcast_arrays(a, b)
+            products = multiply(field, np.ascontiguousarray(x), np.ascontiguousarray(y))
+            return self.reshare(np.asarray(field.sum(products, axis=axis), dtype=np.uint64))
+
+        async def from_products() -> FieldArray:
+            products = await self.mul(a, b)
+            return self.apply(
+                lambda p: np.asarray(field.sum(p, axis=axis), dtype=np.uint64), [products], [True]
+            )
+
+        return from_products()
+
+    async def random_hidden_from(
+        self,
+        excluded: frozenset[int],
+        shape: tuple[int, ...],
+        draw: Callable[[Csprng], npt.NDArray[np.uint64]],
+    ) -> FieldArray:
+        """Share random integers drawn by ``draw`` that the parties in ``excluded`` never learn.
+
+        ``draw(rng)`` returns an array of integers in ``[0, p)`` of shape ``shape`` (any
+        distribution) from the CSPRNG ``rng``; parties outside ``excluded`` may learn the values.
+        Secure comparisons combine such values with values one party inputs (see
+        :mod:`veil.mpc.protocols.masks`).
+
+        This default works in every suite: the first party outside ``excluded`` draws the values
+        and shares them with :meth:`input` (one round). Suites that can do better override it.
+        """
+        dealer = min(set(range(self.rt.n_parties)) - set(excluded))
+        values = draw(Csprng()).reshape(shape) if self.rt.party_id == dealer else None
+        return await self.input(values, dealer)
 
 
 #: Suites by ``security`` name.

@@ -35,14 +35,15 @@ applications to secure computation", TCC 2005.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from functools import cached_property
 from math import comb
 
 import numpy as np
+import numpy.typing as npt
 
 from veil.errors import ConfigError, ProtocolError
-from veil.field import FieldArray
+from veil.field import Csprng, FieldArray
 from veil.mpc import _prg
 from veil.mpc._kernels import combine, deal
 from veil.mpc.protocols import ProtocolSuite, register_suite
@@ -59,6 +60,8 @@ __all__ = ["PassiveSuite"]
 
 #: Largest number of PRSS keys a party holds (``C(n - 1, t)``) before random sharings are dealt.
 MAX_PRSS_KEYS = 128
+#: PRG purpose of :meth:`PassiveSuite.random_hidden_from` (``random`` uses 0).
+_HIDDEN_PURPOSE = 0x48494445
 _MAX_NDIM = 32
 
 
@@ -71,6 +74,7 @@ class PassiveSuite(ProtocolSuite):
     """Semi-honest protocols for an honest majority (``1 <= t`` and ``2t < n``)."""
 
     name = "passive"
+    reduces_local_products = True
 
     def __init__(self, runtime: object) -> None:
         super().__init__(runtime)  # type: ignore[arg-type]
@@ -254,6 +258,29 @@ class PassiveSuite(ProtocolSuite):
         terms = [_prg.derive(self.field, self.prss_keys[a], label, 0, size) for a in sets]
         row = [prss_coefficient(self.p, a, self.me) for a in sets]
         return combine(self.field, [row], terms)[0].reshape(shape)
+
+    async def random_hidden_from(
+        self,
+        excluded: frozenset[int],
+        shape: tuple[int, ...],
+        draw: Callable[[Csprng], npt.NDArray[np.uint64]],
+    ) -> FieldArray:
+        """Share values drawn from the PRSS key of ``excluded``, without communication.
+
+        The parties outside ``excluded`` (a set of ``t`` parties) hold a common key; each seeds a
+        CSPRNG from it and this operation's label, draws the same values, and takes the share
+        ``f_A(x_i) * value`` of the degree-``t`` polynomial that is 1 at 0 and 0 on ``excluded``
+        (the parties in ``excluded`` hold 0 and learn nothing) [CDI05].
+        """
+        if not self.use_prss or len(excluded) != self.t:
+            return await super().random_hidden_from(excluded, shape, draw)
+        label = self.rt.next_label()
+        if self.me in excluded:
+            return np.zeros(shape, dtype=np.uint64)
+        seed = _prg.derive_key(self.prss_keys[frozenset(excluded)], label, _HIDDEN_PURPOSE)
+        values = self.field.array(draw(Csprng(seed=seed))).reshape(shape)
+        weight = prss_coefficient(self.p, frozenset(excluded), self.me)
+        return combine(self.field, [[weight]], [values])[0]
 
     async def _dealt_random(self, shape: tuple[int, ...]) -> FieldArray:
         """Add random vectors dealt by parties ``0..t``: at least one dealer is honest."""

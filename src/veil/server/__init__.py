@@ -1,1 +1,0 @@
-"""veil.server."""
