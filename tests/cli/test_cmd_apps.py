@@ -54,7 +54,7 @@ def test_the_secure_auction_runs_three_tls_processes_and_agrees_with_plain(
     args = ["demo", "auction", "--bids", "7,3;9;9,1"]
     code, secure = run_json(capsys, *args)
     assert code == 0
-    assert secure["mode"] == "secure"
+    assert (secure["mode"], secure["security"]) == ("secure", "passive")
     _, plain = run_json(capsys, *args, "--plain")
     assert secure["result"] == plain["result"]
     assert secure["result"]["winner_party"] == 1

@@ -49,6 +49,13 @@ class Reveal(StrEnum):
     size = "size"
 
 
+class Security(StrEnum):
+    """The runtime's protocol suite."""
+
+    passive = "passive"
+    active = "active"
+
+
 class ModelKind(StrEnum):
     """The model of the inference demo."""
 
@@ -79,7 +86,11 @@ def parse_parties(text: str, convert: Callable[[str], Any], name: str) -> list[l
 
 
 def _run(
-    program: Any, args: tuple[Any, ...], plain: Callable[[], Any], use_plain: bool
+    program: Any,
+    args: tuple[Any, ...],
+    plain: Callable[[], Any],
+    use_plain: bool,
+    security: Security,
 ) -> tuple[Any, float]:
     start = time.perf_counter()
     if use_plain:
@@ -87,8 +98,10 @@ def _run(
     else:
         from veil.mpc import run_parties
 
-        with console.status(f"running {PARTIES} party processes over TLS ..."):
-            results = [r.value for r in run_parties(program, PARTIES, args=args)]
+        with console.status(f"running {PARTIES} {security.value} party processes over TLS ..."):
+            results = [
+                r.value for r in run_parties(program, PARTIES, args=args, security=security.value)
+            ]
         result = next(r for r in results if r is not None)
     return result, time.perf_counter() - start
 
@@ -102,16 +115,34 @@ def _show(title: str, rows: dict[str, Any], mode: str, seconds: float) -> None:
     console.print(table)
 
 
-def _emit(app: str, mode: str, seconds: float, result: dict[str, Any], json_output: bool) -> None:
+def _emit(
+    app: str,
+    mode: str,
+    seconds: float,
+    result: dict[str, Any],
+    json_output: bool,
+    security: Security,
+) -> None:
     if json_output:
         emit_json(
-            {"app": app, "mode": mode, "parties": PARTIES, "seconds": seconds, "result": result}
+            {
+                "app": app,
+                "mode": mode,
+                "security": None if mode == "plain" else security.value,
+                "parties": PARTIES,
+                "seconds": seconds,
+                "result": result,
+            }
         )
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 PlainOption = Annotated[
     bool, typer.Option("--plain", help="Compute in one process without secrecy, for comparison.")
+]
+SecurityOption = Annotated[
+    Security,
+    typer.Option(help="passive (semi-honest) or active (cheaters detected and named)."),
 ]
 
 
@@ -126,6 +157,7 @@ def register(root: typer.Typer, groups: dict[str, typer.Typer]) -> None:
         ] = "120,90;150;150,80",
         rule: Annotated[AuctionRule, typer.Option(help="Pricing rule.")] = AuctionRule.second_price,
         plain: PlainOption = False,
+        security: SecurityOption = Security.passive,
         json_output: JsonOption = False,
     ) -> None:
         """Sealed-bid auction: reveals the winner and the price only (ties: lowest bidder number)."""
@@ -137,6 +169,7 @@ def register(root: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             (parsed, rule.value),
             lambda: plain_auction(parsed, rule=rule.value).to_dict(),  # type: ignore[arg-type]
             plain,
+            security,
         )
         mode = "plain" if plain else "secure"
         _show(
@@ -150,7 +183,7 @@ def register(root: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             mode,
             seconds,
         )
-        _emit("auction", mode, seconds, result, json_output)
+        _emit("auction", mode, seconds, result, json_output, security)
 
     @demo.command("vote")
     def vote(
@@ -164,6 +197,7 @@ def register(root: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             VoteMode, typer.Option(help="Reveal the tally, or only pass/fail.")
         ] = VoteMode.tally,
         plain: PlainOption = False,
+        security: SecurityOption = Security.passive,
         json_output: JsonOption = False,
     ) -> None:
         """Private vote: tallies per option, or (threshold) only whether YES got at least half."""
@@ -177,7 +211,9 @@ def register(root: typer.Typer, groups: dict[str, typer.Typer]) -> None:
                 return plain_referendum([[b == names[0] for b in p] for p in parsed]).to_dict()
             return plain_tally(parsed, options=names).to_dict()
 
-        result, seconds = _run(vote_program, (parsed, names, mode.value), plain_result, plain)
+        result, seconds = _run(
+            vote_program, (parsed, names, mode.value), plain_result, plain, security
+        )
         label = "plain" if plain else "secure"
         rows = (
             {"passed": result["passed"], "ballots": result["ballots"], "rule": result["rule"]}
@@ -185,7 +221,7 @@ def register(root: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             else {**result["counts"], "ballots": result["ballots"]}
         )
         _show(f"Vote ({mode.value})", rows, label, seconds)
-        _emit("vote", label, seconds, result, json_output)
+        _emit("vote", label, seconds, result, json_output, security)
 
     @demo.command("psi")
     def psi(
@@ -196,6 +232,7 @@ def register(root: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             Reveal, typer.Option(help="Reveal the members or only their count.")
         ] = Reveal.elements,
         plain: PlainOption = False,
+        security: SecurityOption = Security.passive,
         json_output: JsonOption = False,
     ) -> None:
         """Private set intersection of three parties' identifiers."""
@@ -208,13 +245,13 @@ def register(root: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             shown = sorted(common) if reveal == Reveal.elements else []
             return {"size": len(common), "elements": shown, "hashes": []}
 
-        result, seconds = _run(psi_program, (parsed, reveal.value), plain_result, plain)
+        result, seconds = _run(psi_program, (parsed, reveal.value), plain_result, plain, security)
         label = "plain" if plain else "secure"
         rows = {"size": result["size"]}
         if reveal == Reveal.elements:
             rows["members"] = ", ".join(result["elements"])
         _show("Private set intersection", rows, label, seconds)
-        _emit("psi", label, seconds, result, json_output)
+        _emit("psi", label, seconds, result, json_output, security)
 
     @demo.command("inference")
     def inference(
@@ -226,6 +263,7 @@ def register(root: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             int, typer.Option(help="Seed of the demo model's public test weights.")
         ] = 7,
         plain: PlainOption = False,
+        security: SecurityOption = Security.passive,
         json_output: JsonOption = False,
     ) -> None:
         """Private inference: party 0 (client) learns the prediction; party 1 (owner) learns nothing."""
@@ -254,6 +292,7 @@ def register(root: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             (spec, x, weights),
             lambda: plain_predict(spec, x, weights).tolist(),
             plain,
+            security,
         )
         label = "plain" if plain else "secure"
         exact = plain_predict(spec, x, weights).tolist()
@@ -269,6 +308,7 @@ def register(root: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             seconds,
             {"prediction": result, "plain": exact, "model": model.value},
             json_output,
+            security,
         )
 
     @demo.command("stats")
@@ -277,6 +317,7 @@ def register(root: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             str, typer.Option(help="Values per party: ';' between parties, ',' between values.")
         ] = "51.2,48.0,55.9,62.3;38.5,41.0;70.1,66.6,59.0",
         plain: PlainOption = False,
+        security: SecurityOption = Security.passive,
         json_output: JsonOption = False,
     ) -> None:
         """Count, mean, variance, min, max and median of all parties' values."""
@@ -288,7 +329,8 @@ def register(root: typer.Typer, groups: dict[str, typer.Typer]) -> None:
             (parsed,),
             lambda: plain_summary(np.concatenate([np.asarray(p, float) for p in parsed])).to_dict(),
             plain,
+            security,
         )
         label = "plain" if plain else "secure"
         _show("Summary statistics of all parties' values", result, label, seconds)
-        _emit("stats", label, seconds, result, json_output)
+        _emit("stats", label, seconds, result, json_output, security)

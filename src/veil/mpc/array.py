@@ -461,10 +461,11 @@ class SecretArray:
         )
 
     def vecdot(self, other: object, axis: int = -1) -> SecretArray:
-        """Return ``sum(self * other, axis)`` with one degree reduction per output, like ``numpy.vecdot``.
+        """Return ``sum(self * other, axis)``, like ``numpy.vecdot`` (operands broadcast first).
 
-        Operands broadcast against each other first. ``x.vecdot(y)`` over a length-``k`` axis
-        costs what one product costs, not ``k``.
+        In a suite that reduces local sums of products (passive), ``x.vecdot(y)`` over a
+        length-``k`` axis costs what one product costs, not ``k``; a suite that checks every
+        product multiplies elementwise and sums. Fixed-point results are truncated once.
         """
         field = self.field
 
